@@ -1,0 +1,11 @@
+#pragma once
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace cloudtwin::agent {
+
+// Entry point of `cloudtwin-agent`: args exclude argv[0]. Returns the process exit code.
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace cloudtwin::agent

@@ -1,0 +1,1 @@
+# CPack: cloudtwin-agent and cloudtwin-host, DEB and RPM.

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that cloudtwin's build, tests, benchmarks and demo need.
+# Non-interactive, idempotent: re-running only checks that everything is present.
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
+  libboost-dev libboost-system-dev
+  libpoco-dev
+  libssl-dev
+  libvirt-dev
+  libnl-3-dev libnl-route-3-dev
+  libisofs-dev
+  libblkid-dev
+  libyaml-cpp-dev
+  libgtest-dev libgmock-dev googletest
+  libbenchmark-dev
+  rpm file
+)
+
+RUNTIME_TEST_PKGS=(
+  bash coreutils iproute2 busybox-static
+  qemu-system-x86 qemu-utils
+  genisoimage xorriso
+  openvpn openssl
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+  iptables dnsmasq-base
+  cloud-init amazon-ec2-utils
+  nginx-light wrk iperf3 curl
+)
+
+ALL=("${BUILD_PKGS[@]}" "${RUNTIME_TEST_PKGS[@]}")
+
+missing=()
+for p in "${ALL[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#ALL[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Services pulled in by packages (nginx, libvirtd, openvpn) must not be started by
+# dpkg on a machine without systemd; tests start what they need by hand.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  created_policy=1
+fi
+trap '[[ $created_policy == 1 ]] && $SUDO rm -f "$policy"' EXIT
+
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+echo "install-deps: done"
