@@ -1,0 +1,3 @@
+SSH_PUBLIC_KEY='ssh-ed25519 AAAA a@b
+ssh-rsa BBBB'
+C=plain\ word # c
