@@ -38,8 +38,8 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
 }
 
 [[noreturn]] void bad_value(std::string_view key, std::string_view value, const std::string& why) {
-  throw Error(ErrorCode::ContextBadValue, "context variable " + std::string(key) + "='" +
-                                              std::string(value) + "': " + why);
+  throw Error(ErrorCode::ContextBadValue,
+              "context variable " + std::string(key) + "='" + std::string(value) + "': " + why);
 }
 
 // Converts a core parse error (which names the value but not the variable) into
@@ -58,10 +58,20 @@ int parse_int(std::string_view key, std::string_view value, int lo, int hi) {
   const auto t = trim(value);
   const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
   if (t.empty() || ec != std::errc{} || ptr != t.data() + t.size() || n < lo || n > hi) {
-    bad_value(key, value, "expected a whole number from " + std::to_string(lo) + " to " +
-                              std::to_string(hi));
+    bad_value(key, value,
+              "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
   }
   return n;
+}
+
+template <typename E>
+E parse_choice(std::string_view key, std::string_view value,
+               std::initializer_list<std::pair<std::string_view, E>> choices, const char* hint) {
+  const auto u = upper(trim(value));
+  for (const auto& [name, e] : choices) {
+    if (u == name) return e;
+  }
+  bad_value(key, value, hint);
 }
 
 bool is_true(std::string_view v) {
@@ -103,13 +113,13 @@ NicContext Context::nic(int index) const {
   NicContext nic;
   nic.index = index;
   nic.name = "eth" + std::to_string(index);
-  if (auto v = field("MAC")) nic.mac = typed(p + "MAC", *v, [](auto s) { return Mac::parse(trim(s)); });
+  if (auto v = field("MAC"))
+    nic.mac = typed(p + "MAC", *v, [](auto s) { return Mac::parse(trim(s)); });
   if (auto v = field("IP"); v && !trim(*v).empty())
     nic.ip = typed(p + "IP", *v, [](auto s) { return Ipv4::parse(trim(s)); });
   if (auto v = field("MASK"); v && !trim(*v).empty())
-    nic.prefix_length = typed(p + "MASK", *v, [](auto s) {
-      return prefix_length_from_netmask(Ipv4::parse(trim(s)));
-    });
+    nic.prefix_length = typed(
+        p + "MASK", *v, [](auto s) { return prefix_length_from_netmask(Ipv4::parse(trim(s))); });
   if (auto v = field("NETWORK"); v && !trim(*v).empty())
     nic.network = typed(p + "NETWORK", *v, [](auto s) { return Ipv4::parse(trim(s)); });
   if (auto v = field("GATEWAY"); v && !trim(*v).empty())
@@ -134,11 +144,10 @@ NicContext Context::nic(int index) const {
     }
   }
   if (auto v = field("METHOD"); v && !trim(*v).empty()) {
-    const auto m = upper(trim(*v));
-    if (m == "STATIC") nic.method = NicMethod::Static;
-    else if (m == "DHCP") nic.method = NicMethod::Dhcp;
-    else if (m == "SKIP") nic.method = NicMethod::Skip;
-    else bad_value(p + "METHOD", *v, "expected static, dhcp or skip");
+    nic.method = parse_choice<NicMethod>(
+        p + "METHOD", *v,
+        {{"STATIC", NicMethod::Static}, {"DHCP", NicMethod::Dhcp}, {"SKIP", NicMethod::Skip}},
+        "expected static, dhcp or skip");
   }
   if (auto v = field("IP6"); v && !trim(*v).empty())
     nic.ip6 = typed(p + "IP6", *v, [](auto s) { return Ipv6::parse(trim(s)); });
@@ -149,13 +158,13 @@ NicContext Context::nic(int index) const {
   if (auto v = field("IP6_GATEWAY"); v && !trim(*v).empty())
     nic.ip6_gateway = typed(p + "IP6_GATEWAY", *v, [](auto s) { return Ipv6::parse(trim(s)); });
   if (auto v = field("IP6_METHOD"); v && !trim(*v).empty()) {
-    const auto m = upper(trim(*v));
-    if (m == "STATIC") nic.ip6_method = NicIp6Method::Static;
-    else if (m == "AUTO") nic.ip6_method = NicIp6Method::Auto;
-    else if (m == "DHCP") nic.ip6_method = NicIp6Method::Dhcp;
-    else if (m == "DISABLE") nic.ip6_method = NicIp6Method::Disable;
-    else if (m == "SKIP") nic.ip6_method = NicIp6Method::Skip;
-    else bad_value(p + "IP6_METHOD", *v, "expected static, auto, dhcp, disable or skip");
+    nic.ip6_method = parse_choice<NicIp6Method>(p + "IP6_METHOD", *v,
+                                                {{"STATIC", NicIp6Method::Static},
+                                                 {"AUTO", NicIp6Method::Auto},
+                                                 {"DHCP", NicIp6Method::Dhcp},
+                                                 {"DISABLE", NicIp6Method::Disable},
+                                                 {"SKIP", NicIp6Method::Skip}},
+                                                "expected static, auto, dhcp, disable or skip");
   }
   return nic;
 }
@@ -224,10 +233,11 @@ std::optional<std::string> Context::user_data(const UserDataLimits& limits) cons
   if (!v || v->empty()) return std::nullopt;
   UserDataEncoding enc = UserDataEncoding::Auto;
   if (auto e = get("USER_DATA_ENCODING"); e && !trim(*e).empty()) {
-    const auto u = upper(trim(*e));
-    if (u == "BASE64") enc = UserDataEncoding::Base64;
-    else if (u == "NONE" || u == "PLAIN") enc = UserDataEncoding::None;
-    else bad_value("USER_DATA_ENCODING", *e, "expected base64 or none");
+    enc = parse_choice<UserDataEncoding>("USER_DATA_ENCODING", *e,
+                                         {{"BASE64", UserDataEncoding::Base64},
+                                          {"NONE", UserDataEncoding::None},
+                                          {"PLAIN", UserDataEncoding::None}},
+                                         "expected base64 or none");
   }
   try {
     return decode_user_data(*v, enc, limits);

@@ -31,6 +31,7 @@ class Parser {
   Parser(std::string_view text, std::string_view source) : text_(text), source_(source) {}
 
   ContextVars parse() {
+    reject_nul();
     ContextVars vars;
     while (!eof()) {
       skip_blanks();
@@ -76,6 +77,20 @@ class Parser {
     throw ParseError(code, std::string(source_), at.line, at.column, what);
   }
 
+  // bash silently drops NUL bytes, so a value holding one would read differently
+  // in bash and here: refuse the file instead.
+  void reject_nul() const {
+    const auto nul = text_.find('\0');
+    if (nul == std::string_view::npos) return;
+    const auto before = text_.substr(0, nul);
+    const auto line = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const auto last_nl = before.rfind('\n');
+    const auto column = last_nl == std::string_view::npos ? nul + 1 : nul - last_nl;
+    fail_at(ErrorCode::ContextNul, {line, column},
+            "NUL byte; context.sh cannot hold NUL (a shell variable cannot), encode binary "
+            "values, e.g. in base64");
+  }
+
   void skip_blanks() noexcept {
     while (!eof() && is_blank(peek())) advance();
   }
@@ -90,9 +105,8 @@ class Parser {
     }
     const Mark key_at = mark();
     if (eof() || !is_name_start(peek())) {
-      fail(ErrorCode::ContextBadKey,
-           "expected a variable name ([A-Za-z_][A-Za-z0-9_]*), found " +
-               (eof() ? std::string("end of file") : describe(peek())));
+      fail(ErrorCode::ContextBadKey, "expected a variable name ([A-Za-z_][A-Za-z0-9_]*), found " +
+                                         (eof() ? std::string("end of file") : describe(peek())));
     }
     std::string key;
     while (!eof() && is_name_char(peek())) {
@@ -101,8 +115,8 @@ class Parser {
     }
     if (eof() || peek() != '=') {
       if (!eof() && is_blank(peek())) {
-        fail(ErrorCode::ContextSyntax, "expected '=' right after " + key +
-                                           " (a shell assignment has no spaces around '=')");
+        fail(ErrorCode::ContextSyntax,
+             "expected '=' right after " + key + " (a shell assignment has no spaces around '=')");
       }
       if (eof() || peek() == '\n') {
         fail_at(ErrorCode::ContextSyntax, key_at,
@@ -129,9 +143,15 @@ class Parser {
       const char c = peek();
       if (is_blank(c) || c == '\n') break;
       switch (c) {
-        case '\'': read_single_quoted(out, key); break;
-        case '"': read_double_quoted(out, key); break;
-        case '\\': read_backslash_unquoted(out); break;
+        case '\'':
+          read_single_quoted(out, key);
+          break;
+        case '"':
+          read_double_quoted(out, key);
+          break;
+        case '\\':
+          read_backslash_unquoted(out);
+          break;
         case '$':
         case '`':
           fail(ErrorCode::ContextSyntax,
@@ -142,7 +162,13 @@ class Parser {
           fail(ErrorCode::ContextSyntax,
                "unquoted '~' in the value of " + key +
                    " would be expanded by the shell to a home directory; quote it");
-        case ';': case '&': case '|': case '(': case ')': case '<': case '>':
+        case ';':
+        case '&':
+        case '|':
+        case '(':
+        case ')':
+        case '<':
+        case '>':
           fail(ErrorCode::ContextSyntax,
                "shell operator " + describe(c) + " in the value of " + key +
                    "; context.sh may only assign variables (quote the value if it is data)");
@@ -159,8 +185,7 @@ class Parser {
     advance();
     while (true) {
       if (eof()) {
-        fail_at(ErrorCode::ContextSyntax, open,
-                "unterminated single quote in the value of " + key);
+        fail_at(ErrorCode::ContextSyntax, open, "unterminated single quote in the value of " + key);
       }
       const char c = peek();
       advance();
@@ -175,8 +200,7 @@ class Parser {
     advance();
     while (true) {
       if (eof()) {
-        fail_at(ErrorCode::ContextSyntax, open,
-                "unterminated double quote in the value of " + key);
+        fail_at(ErrorCode::ContextSyntax, open, "unterminated double quote in the value of " + key);
       }
       const char c = peek();
       if (c == '"') {
@@ -198,10 +222,10 @@ class Parser {
         }
       }
       if (c == '$' || c == '`') {
-        fail(ErrorCode::ContextSyntax,
-             describe(c) + " inside double quotes in the value of " + key +
-                 " would be expanded by the shell; escape it as \\" + std::string(1, c) +
-                 " or use single quotes");
+        fail(ErrorCode::ContextSyntax, describe(c) + " inside double quotes in the value of " +
+                                           key +
+                                           " would be expanded by the shell; escape it as \\" +
+                                           std::string(1, c) + " or use single quotes");
       }
       out.push_back(c);
       advance();
@@ -226,10 +250,10 @@ class Parser {
 // Variables bash refuses to assign or whose value changes on every read: a
 // context.sh naming them cannot round-trip through `source`.
 constexpr std::array<std::string_view, 24> kBashSpecial = {
-    "BASHOPTS",      "BASHPID",      "BASH_ARGC",  "BASH_ARGV",  "BASH_ARGV0", "BASH_COMMAND",
-    "BASH_LINENO",   "BASH_SOURCE",  "BASH_SUBSHELL", "BASH_VERSINFO", "DIRSTACK", "EPOCHREALTIME",
-    "EPOCHSECONDS",  "EUID",         "FUNCNAME",   "GROUPS",     "HISTCMD",    "LINENO",
-    "PPID",          "RANDOM",       "SECONDS",    "SHELLOPTS",  "SRANDOM",   "UID"};
+    "BASHOPTS",     "BASHPID",     "BASH_ARGC",     "BASH_ARGV",     "BASH_ARGV0", "BASH_COMMAND",
+    "BASH_LINENO",  "BASH_SOURCE", "BASH_SUBSHELL", "BASH_VERSINFO", "DIRSTACK",   "EPOCHREALTIME",
+    "EPOCHSECONDS", "EUID",        "FUNCNAME",      "GROUPS",        "HISTCMD",    "LINENO",
+    "PPID",         "RANDOM",      "SECONDS",       "SHELLOPTS",     "SRANDOM",    "UID"};
 
 }  // namespace
 
@@ -261,9 +285,9 @@ std::string serialize_context_sh(const ContextVars& vars) {
   std::string out = "# Context variables generated by cloudtwin\n";
   for (const auto& [key, value] : vars) {
     if (!is_shell_name(key)) {
-      throw Error(ErrorCode::ContextBadKey,
-                  "context variable name '" + key +
-                      "' is not a valid shell name ([A-Za-z_][A-Za-z0-9_]*)");
+      throw Error(
+          ErrorCode::ContextBadKey,
+          "context variable name '" + key + "' is not a valid shell name ([A-Za-z_][A-Za-z0-9_]*)");
     }
     if (std::find(kBashSpecial.begin(), kBashSpecial.end(), key) != kBashSpecial.end()) {
       throw Error(ErrorCode::ContextBadKey,

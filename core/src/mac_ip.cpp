@@ -46,9 +46,9 @@ std::array<std::uint8_t, N> parse_hex_bytes(std::string_view text, const char* w
                                             std::to_string(at + (hi < 0 ? 1 : 2)));
     }
     if (i + 1 < N && text[at + 2] != sep) {
-      throw Error(ErrorCode::BadMacHex, std::string(what) + " " + quoted(text) +
-                                            ": expected '" + std::string(1, sep) +
-                                            "' at position " + std::to_string(at + 3));
+      throw Error(ErrorCode::BadMacHex, std::string(what) + " " + quoted(text) + ": expected '" +
+                                            std::string(1, sep) + "' at position " +
+                                            std::to_string(at + 3));
     }
     out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
   }
@@ -120,8 +120,7 @@ Ipv4 netmask_from_prefix_length(int prefix_length) {
     throw Error(ErrorCode::BadIpv4,
                 "prefix length " + std::to_string(prefix_length) + " is outside 0-32");
   }
-  const std::uint32_t mask =
-      prefix_length == 0 ? 0u : ~std::uint32_t{0} << (32 - prefix_length);
+  const std::uint32_t mask = prefix_length == 0 ? 0u : ~std::uint32_t{0} << (32 - prefix_length);
   return Ipv4::from_u32(mask);
 }
 
@@ -197,7 +196,8 @@ MacPrefix MacPrefix::parse(std::string_view text) {
 std::string MacPrefix::to_string() const { return format_hex_bytes(bytes); }
 
 Mac mac_from_ipv4(const Ipv4& ip, const MacPrefix& prefix) noexcept {
-  return Mac{{prefix.bytes[0], prefix.bytes[1], ip.bytes[0], ip.bytes[1], ip.bytes[2], ip.bytes[3]}};
+  return Mac{
+      {prefix.bytes[0], prefix.bytes[1], ip.bytes[0], ip.bytes[1], ip.bytes[2], ip.bytes[3]}};
 }
 
 bool mac_has_prefix(const Mac& mac, const MacPrefix& prefix) noexcept {
@@ -206,16 +206,22 @@ bool mac_has_prefix(const Mac& mac, const MacPrefix& prefix) noexcept {
 
 Ipv4 ipv4_from_mac(const Mac& mac, const MacPrefix& prefix) {
   if (!mac_has_prefix(mac, prefix)) {
-    throw Error(ErrorCode::BadMacPrefix, "MAC address " + mac.to_string() +
-                                             " does not start with the prefix " +
-                                             prefix.to_string() + ", so no IPv4 address derives from it");
+    throw Error(ErrorCode::BadMacPrefix,
+                "MAC address " + mac.to_string() + " does not start with the prefix " +
+                    prefix.to_string() + ", so no IPv4 address derives from it");
   }
   return Ipv4{{mac.bytes[2], mac.bytes[3], mac.bytes[4], mac.bytes[5]}};
 }
 
 std::array<std::uint8_t, 8> eui64_interface_id(const Mac& mac) noexcept {
-  return {static_cast<std::uint8_t>(mac.bytes[0] ^ 0x02), mac.bytes[1], mac.bytes[2], 0xff, 0xfe,
-          mac.bytes[3], mac.bytes[4], mac.bytes[5]};
+  return {static_cast<std::uint8_t>(mac.bytes[0] ^ 0x02),
+          mac.bytes[1],
+          mac.bytes[2],
+          0xff,
+          0xfe,
+          mac.bytes[3],
+          mac.bytes[4],
+          mac.bytes[5]};
 }
 
 Ipv6 ipv6_from_prefix_and_mac(const Ipv6& prefix, const Mac& mac) noexcept {

@@ -1,0 +1,662 @@
+#include "cloudtwin/core/user_data.hpp"
+
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
+#include <Poco/DeflatingStream.h>
+#include <Poco/Exception.h>
+#include <Poco/InflatingStream.h>
+#include <Poco/MemoryStream.h>
+#include <Poco/Net/MediaType.h>
+#include <Poco/Net/MessageHeader.h>
+#include <Poco/Net/MultipartReader.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <Poco/Net/QuotedPrintableDecoder.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <istream>
+#include <new>
+#include <sstream>
+#include <utility>
+
+#include "cloudtwin/core/error.hpp"
+
+namespace cloudtwin::core {
+
+namespace {
+
+constexpr std::string_view kWhitespace = " \t\r\n\v\f";
+
+char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
+  return out;
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) noexcept {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (ascii_lower(s[i]) != ascii_lower(prefix[i])) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  const auto first = s.find_first_not_of(kWhitespace);
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(kWhitespace);
+  return s.substr(first, last - first + 1);
+}
+
+std::string describe_byte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  std::array<char, 16> buf{};
+  if (byte >= 0x21 && byte < 0x7f) {
+    std::snprintf(buf.data(), buf.size(), "'%c' (0x%02x)", c, static_cast<unsigned>(byte));
+  } else {
+    std::snprintf(buf.data(), buf.size(), "0x%02x", static_cast<unsigned>(byte));
+  }
+  return buf.data();
+}
+
+[[noreturn]] void throw_too_large(const std::string& what, std::size_t size, std::size_t limit,
+                                  const std::string& field) {
+  throw Error(ErrorCode::UserDataTooLarge,
+              what + " is " + std::to_string(size) + " bytes, over the limit of " +
+                  std::to_string(limit) + " bytes (UserDataLimits::" + field +
+                  "); gzip it or move content behind an #include URL");
+}
+
+Poco::MemoryInputStream memory_stream(std::string_view data) {
+  return Poco::MemoryInputStream(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+// Reads a (decoding) stream to its end in chunks, never holding more than limit + 1 bytes:
+// this is what stops a gzip bomb. The stream must have exceptions(badbit) set so that an
+// exception thrown inside its streambuf reaches us instead of silently ending the read.
+[[noreturn]] void throw_over_limit(const std::string& what, std::size_t limit,
+                                   const std::string& field) {
+  throw Error(ErrorCode::UserDataTooLarge, what + " is more than " + std::to_string(limit) +
+                                               " bytes, over the limit (UserDataLimits::" + field +
+                                               ")");
+}
+
+std::string read_bounded(std::istream& in, std::size_t limit, const std::string& what,
+                         const std::string& field) {
+  std::string out;
+  std::array<char, std::size_t{16} * 1024> chunk{};
+  for (;;) {
+    // One byte past the limit tells "exactly at the limit" from "over it" (no overflow at
+    // SIZE_MAX).
+    const std::size_t room = limit - out.size();
+    const std::size_t want = room >= chunk.size() ? chunk.size() : room + 1;
+    in.read(chunk.data(), static_cast<std::streamsize>(want));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    out.append(chunk.data(), got);
+    if (out.size() > limit) throw_over_limit(what, limit, field);
+    if (got < want) break;
+  }
+  return out;
+}
+
+// ---- classification -------------------------------------------------------------------------
+
+struct PrefixRule {
+  std::string_view prefix;
+  std::string_view content_type;
+  UserDataKind kind;
+};
+
+// cloud-init's INCLUSION_TYPES_MAP (cloudinit/handlers/__init__.py), longest prefix first, matched
+// case-insensitively after stripping leading whitespace. Archive, jsonp and jinja are recognised so
+// that they do not fall through to the shorter "#cloud-config" prefix, but we do not run them.
+// cloud-init's "text/x-shellscript-per-*" entries are left out on purpose: they exist only so
+// `make-mime` accepts those types, and matching them as payload prefixes would call text without a
+// "#!" line a script.
+constexpr std::array<PrefixRule, 9> kPrefixRules{{
+    {"#cloud-config-archive", "text/cloud-config-archive", UserDataKind::Unknown},
+    {"#cloud-config-jsonp", "text/cloud-config-jsonp", UserDataKind::Unknown},
+    {"## template: jinja", "text/jinja2", UserDataKind::Unknown},
+    {"#cloud-boothook", "text/cloud-boothook", UserDataKind::Boothook},
+    {"#cloud-config", "text/cloud-config", UserDataKind::CloudConfig},
+    {"#include-once", "text/x-include-once-url", UserDataKind::Include},
+    {"#part-handler", "text/part-handler", UserDataKind::PartHandler},
+    {"#include", "text/x-include-url", UserDataKind::Include},
+    {"#!", "text/x-shellscript", UserDataKind::Script},
+}};
+
+struct TypeRule {
+  std::string_view content_type;
+  UserDataKind kind;
+};
+
+constexpr std::array<TypeRule, 9> kTypeRules{{
+    {"text/x-shellscript", UserDataKind::Script},
+    {"text/x-shellscript-per-boot", UserDataKind::Script},
+    {"text/x-shellscript-per-instance", UserDataKind::Script},
+    {"text/x-shellscript-per-once", UserDataKind::Script},
+    {"text/cloud-config", UserDataKind::CloudConfig},
+    {"text/x-include-url", UserDataKind::Include},
+    {"text/x-include-once-url", UserDataKind::Include},
+    {"text/cloud-boothook", UserDataKind::Boothook},
+    {"text/part-handler", UserDataKind::PartHandler},
+}};
+
+constexpr std::string_view kUndefinedType = "text/plain";
+
+const PrefixRule* match_prefix(std::string_view data) noexcept {
+  const auto first = data.find_first_not_of(kWhitespace);
+  if (first == std::string_view::npos) return nullptr;
+  const std::string_view rest = data.substr(first);
+  for (const auto& rule : kPrefixRules) {
+    if (starts_with_ci(rest, rule.prefix)) return &rule;
+  }
+  return nullptr;
+}
+
+UserDataKind kind_for_content_type(std::string_view content_type) noexcept {
+  for (const auto& rule : kTypeRules) {
+    if (rule.content_type == content_type) return rule.kind;
+  }
+  return UserDataKind::Unknown;
+}
+
+bool is_header_name(std::string_view name) noexcept {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b > 0x20 && b < 0x7f && c != ':';
+  });
+}
+
+// A MIME message starts with a header block holding MIME-Version or Content-Type. cloud-init looks
+// for "mime-version:" anywhere in the first 4096 bytes; we only look at the leading header block
+// (same 4096-byte window), so a text that merely mentions the header is not taken for MIME.
+bool looks_mime(std::string_view data) noexcept {
+  const std::string_view window = data.substr(0, std::min<std::size_t>(data.size(), 4096));
+  std::size_t pos = 0;
+  bool first = true;
+  while (pos < window.size()) {
+    auto eol = window.find('\n', pos);
+    if (eol == std::string_view::npos) eol = window.size();
+    std::string_view line = window.substr(pos, eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) return false;                     // end of the header block
+    if (line.front() == ' ' || line.front() == '\t') {  // folded continuation line
+      if (first) return false;
+    } else {
+      const auto colon = line.find(':');
+      if (colon == std::string_view::npos || !is_header_name(line.substr(0, colon))) return false;
+      if (starts_with_ci(line, "mime-version:") || starts_with_ci(line, "content-type:"))
+        return true;
+    }
+    first = false;
+    pos = eol + 1;
+  }
+  return false;
+}
+
+bool is_blank(std::string_view data) noexcept {
+  return data.find_first_not_of(kWhitespace) == std::string_view::npos;
+}
+
+// ---- base64 -----------------------------------------------------------------------------------
+
+bool is_base64_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/';
+}
+
+struct Base64Scan {
+  std::string clean;  // alphabet characters only, padded to a multiple of 4
+  std::optional<std::size_t> error_offset;
+  std::string error;
+};
+
+Base64Scan scan_base64(std::string_view text) {
+  Base64Scan scan;
+  scan.clean.reserve(text.size());
+  std::size_t padding = 0;
+  std::size_t first_pad = 0;
+  std::size_t last_data = 0;
+  auto fail = [&scan](std::size_t offset, std::string message) {
+    scan.error_offset = offset;
+    scan.error = std::move(message);
+    return scan;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (kWhitespace.find(c) != std::string_view::npos) continue;
+    if (c == '=') {
+      if (padding == 0) first_pad = i;
+      if (++padding > 2) return fail(i, "too much '=' padding");
+      continue;
+    }
+    if (!is_base64_char(c)) return fail(i, "invalid character " + describe_byte(c));
+    if (padding > 0) return fail(i, "data after '=' padding");
+    scan.clean.push_back(c);
+    last_data = i;
+  }
+  const std::size_t tail = scan.clean.size() % 4;
+  if (tail == 1)
+    return fail(last_data, "truncated input: a lone final character cannot encode a byte");
+  if (padding > 0 && tail + padding != 4) {
+    return fail(first_pad, "wrong '=' padding: " + std::to_string(padding) + " after " +
+                               std::to_string(tail) + " characters of the last group");
+  }
+  if (tail != 0) scan.clean.append(4 - tail, '=');
+  return scan;
+}
+
+std::string decode_clean_base64(const std::string& clean) {
+  auto in = memory_stream(clean);
+  Poco::Base64Decoder decoder(in);
+  decoder.exceptions(std::ios::badbit);
+  // Validated above, so the decoded size is known and bounded by the input.
+  return read_bounded(decoder, clean.size() / 4 * 3, "base64 output", "max_decoded");
+}
+
+// ---- gzip -------------------------------------------------------------------------------------
+
+constexpr std::array<std::string_view, 4> kGzipTypes{"application/gzip", "application/x-gzip",
+                                                     "application/gzip-compressed",
+                                                     "application/x-gzip-compressed"};
+
+bool is_gzip_type(std::string_view content_type) noexcept {
+  return std::find(kGzipTypes.begin(), kGzipTypes.end(), content_type) != kGzipTypes.end();
+}
+
+// ---- MIME -------------------------------------------------------------------------------------
+
+struct ContentType {
+  std::string type;     // lowercase, e.g. "text"
+  std::string subtype;  // lowercase, e.g. "x-shellscript"
+  Poco::Net::NameValueCollection params;
+  std::string full() const { return type + "/" + subtype; }
+};
+
+// Like Python's email package: a missing or malformed Content-Type is text/plain.
+ContentType content_type_of(const Poco::Net::MessageHeader& header) {
+  ContentType ct{"text", "plain", {}};
+  if (!header.has("Content-Type")) return ct;
+  const Poco::Net::MediaType media(header.get("Content-Type"));
+  std::string type = lower(trim(media.getType()));
+  std::string subtype = lower(trim(media.getSubType()));
+  if (type.empty() || subtype.empty() || subtype.find('/') != std::string::npos) return ct;
+  ct.type = std::move(type);
+  ct.subtype = std::move(subtype);
+  for (const auto& [name, value] : media.parameters()) ct.params.add(name, value);
+  return ct;
+}
+
+std::string filename_of(const Poco::Net::MessageHeader& header, const ContentType& ct) {
+  if (header.has("Content-Disposition")) {
+    std::string disposition;
+    Poco::Net::NameValueCollection params;
+    Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"), disposition,
+                                              params);
+    std::string name = params.get("filename", "");
+    if (!name.empty()) return name;
+  }
+  return ct.params.get("name", "");  // the older Content-Type name= parameter, as Python does
+}
+
+// Poco's MultipartReader only sees a boundary after a line break, and the line break ending the
+// header block is already consumed; so "headers, blank line, --boundary" (an empty body without the
+// extra line break RFC 2046 wants; Python's email package accepts it) would swallow the next part
+// into this one. We refuse that instead of mis-splitting.
+bool starts_with_delimiter(std::string_view body, std::string_view boundary) noexcept {
+  if (body.size() < boundary.size() + 2 || body.substr(0, 2) != "--" ||
+      body.substr(2, boundary.size()) != boundary) {
+    return false;
+  }
+  const std::string_view rest = body.substr(boundary.size() + 2);
+  return rest.empty() || rest.front() == '\r' || rest.front() == '\n' || rest.substr(0, 2) == "--";
+}
+
+std::string part_label(const std::string& path) {
+  return path.empty() ? std::string("user-data: MIME message: ")
+                      : "user-data: MIME part " + path + ": ";
+}
+
+class Splitter {
+ public:
+  explicit Splitter(const UserDataLimits& limits) : limits_(limits) {}
+
+  std::vector<UserDataPart> run(std::string_view message) {
+    guarded("", [&] {
+      auto in = memory_stream(message);
+      Poco::Net::MessageHeader header;
+      header.read(in);
+      // MessageHeader::read leaves the blank line that ends the header block.
+      if (in.peek() == '\r') in.get();
+      if (in.peek() == '\n') in.get();
+      in.exceptions(std::ios::badbit);
+      std::string body = read_bounded(in, message.size(), "MIME body", "max_decoded");
+      entity(header, std::move(body), "", 1);
+    });
+    return std::move(parts_);
+  }
+
+ private:
+  // Poco reports malformed MIME with its own exceptions; turn them into our error with the part.
+  template <class F>
+  void guarded(const std::string& path, F&& f) {
+    try {
+      f();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;
+    } catch (const Poco::Exception& e) {
+      throw Error(ErrorCode::UserDataBadMime, part_label(path) + e.displayText());
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::UserDataBadMime, part_label(path) + e.what());
+    }
+  }
+
+  void entity(const Poco::Net::MessageHeader& header, std::string body, const std::string& path,
+              std::size_t depth) {
+    const ContentType ct = content_type_of(header);
+    if (ct.type == "multipart") {
+      multipart(ct, body, path, depth);
+    } else {
+      leaf(header, ct, std::move(body), path);
+    }
+  }
+
+  void multipart(const ContentType& ct, const std::string& body, const std::string& path,
+                 std::size_t depth) {
+    if (depth > limits_.max_depth) {
+      throw Error(ErrorCode::UserDataTooLarge,
+                  part_label(path) + "multipart nested " + std::to_string(depth) +
+                      " levels deep, over the limit of " + std::to_string(limits_.max_depth) +
+                      " (UserDataLimits::max_depth)");
+    }
+    const std::string boundary = ct.params.get("boundary", "");
+    // RFC 2046 allows 1 to 70 characters; Poco asserts on longer ones.
+    if (boundary.empty() || boundary.size() > 70) {
+      throw Error(ErrorCode::UserDataBadMime,
+                  part_label(path) + ct.full() +
+                      (boundary.empty() ? " has no boundary parameter"
+                                        : " boundary is " + std::to_string(boundary.size()) +
+                                              " characters; RFC 2046 allows at most 70"));
+    }
+    auto in = memory_stream(body);
+    Poco::Net::MultipartReader reader(in, boundary);
+    for (std::size_t index = 1;; ++index) {
+      const std::string child =
+          path.empty() ? std::to_string(index) : path + "." + std::to_string(index);
+      Poco::Net::MessageHeader part_header;
+      std::string part_body;
+      bool more = true;
+      try {
+        guarded(child, [&] {
+          more = reader.hasNextPart();
+          if (!more) return;
+          reader.nextPart(part_header);
+          std::istream& part_stream = reader.stream();
+          part_stream.exceptions(std::ios::badbit);
+          part_body = read_bounded(part_stream, body.size(), "MIME part", "max_decoded");
+          // Without a closing delimiter Poco ends the last part at end of input and appends a
+          // spurious 0xff (EOF cast to char). Truncated user-data must not run half-way anyway.
+          const auto* part_in = dynamic_cast<const Poco::Net::MultipartInputStream*>(&part_stream);
+          if (part_in != nullptr && !part_in->lastPart() &&
+              in.rdbuf()->sgetc() == std::char_traits<char>::eof()) {
+            throw Error(ErrorCode::UserDataBadMime,
+                        part_label(child) + "input ends before the closing boundary \"--" +
+                            boundary + "--\"; is the user-data truncated?");
+          }
+          if (starts_with_delimiter(part_body, boundary)) {
+            throw Error(ErrorCode::UserDataBadMime,
+                        part_label(child) +
+                            "boundary line right after the part headers; an empty part needs a "
+                            "blank line before the next boundary (RFC 2046)");
+          }
+        });
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::UserDataBadMime) throw;
+        throw Error(e.code(), std::string(e.what()) + " (boundary \"" + boundary + "\")");
+      }
+      if (!more) break;
+      if (++entities_ > limits_.max_parts) {
+        throw Error(ErrorCode::UserDataTooLarge, part_label(child) + "more than " +
+                                                     std::to_string(limits_.max_parts) +
+                                                     " MIME parts (UserDataLimits::max_parts)");
+      }
+      guarded(child, [&] { entity(part_header, std::move(part_body), child, depth + 1); });
+    }
+  }
+
+  std::string transfer_decode(const Poco::Net::MessageHeader& header, std::string body,
+                              const std::string& path) {
+    const std::string encoding = lower(trim(header.get("Content-Transfer-Encoding", "")));
+    if (encoding == "base64") {
+      try {
+        return base64_decode(body);
+      } catch (const Error& e) {
+        throw Error(e.code(), part_label(path) + "Content-Transfer-Encoding base64: " + e.what());
+      }
+    }
+    if (encoding == "quoted-printable") {
+      auto in = memory_stream(body);
+      Poco::Net::QuotedPrintableDecoder decoder(in);
+      decoder.exceptions(std::ios::badbit);
+      return read_bounded(decoder, body.size(), "quoted-printable part", "max_decoded");
+    }
+    // 7bit, 8bit, binary, and (like Python's email package) unknown encodings: the body as is.
+    return body;
+  }
+
+  void leaf(const Poco::Net::MessageHeader& header, const ContentType& ct, std::string body,
+            const std::string& path) {
+    std::string content = transfer_decode(header, std::move(body), path);
+    std::string content_type = ct.full();
+    // cloud-init trusts text/x-shellscript only when it has a "#!" line, and types text/plain
+    // parts by their first line.
+    bool sniff = content_type == kUndefinedType || content_type == "text/x-not-multipart" ||
+                 content_type == "text/x-shellscript";
+    if (looks_gzip(content)) {
+      try {
+        content = gunzip(content, limits_.max_decoded - content_bytes_);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::UserDataTooLarge)
+          throw Error(e.code(), part_label(path) + e.what());
+        throw Error(e.code(), part_label(path) + "gunzipped, the parts so far are more than " +
+                                  std::to_string(limits_.max_decoded) +
+                                  " bytes, over the limit (UserDataLimits::max_decoded)");
+      }
+      if (is_gzip_type(content_type)) {
+        content_type = kUndefinedType;  // the real type is only known from the content now
+        sniff = true;
+      }
+    }
+    if (sniff) {
+      if (const PrefixRule* rule = match_prefix(content)) content_type = rule->content_type;
+    }
+    if (content.size() > limits_.max_decoded - content_bytes_) {
+      throw_too_large(part_label(path) + "decoded parts", content_bytes_ + content.size(),
+                      limits_.max_decoded, "max_decoded");
+    }
+    content_bytes_ += content.size();
+
+    UserDataPart part;
+    part.kind = kind_for_content_type(content_type);
+    part.content_type = std::move(content_type);
+    part.filename = filename_of(header, ct);
+    if (part.filename.empty()) part.filename = default_filename(parts_.size() + 1);
+    part.content = std::move(content);
+    parts_.push_back(std::move(part));
+  }
+
+  static std::string default_filename(std::size_t number) {
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "part-%03zu", number);
+    return buf.data();
+  }
+
+  const UserDataLimits& limits_;
+  std::vector<UserDataPart> parts_;
+  std::size_t entities_ = 0;       // parts read by a MultipartReader, at every nesting level
+  std::size_t content_bytes_ = 0;  // decoded content of all parts so far
+};
+
+}  // namespace
+
+const char* to_string(UserDataKind kind) noexcept {
+  switch (kind) {
+    case UserDataKind::Empty:
+      return "empty";
+    case UserDataKind::Script:
+      return "script";
+    case UserDataKind::CloudConfig:
+      return "cloud-config";
+    case UserDataKind::Include:
+      return "include";
+    case UserDataKind::Boothook:
+      return "boothook";
+    case UserDataKind::PartHandler:
+      return "part-handler";
+    case UserDataKind::Multipart:
+      return "multipart";
+    case UserDataKind::Unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+UserDataKind classify_user_data(std::string_view data) {
+  if (is_blank(data)) return UserDataKind::Empty;
+  if (const PrefixRule* rule = match_prefix(data)) return rule->kind;
+  if (looks_mime(data)) return UserDataKind::Multipart;
+  return UserDataKind::Unknown;
+}
+
+std::string base64_decode(std::string_view text) {
+  Base64Scan scan = scan_base64(text);
+  if (scan.error_offset) {
+    throw Error(ErrorCode::UserDataBadBase64,
+                "base64: " + scan.error + " at byte offset " + std::to_string(*scan.error_offset));
+  }
+  try {
+    return decode_clean_base64(scan.clean);
+  } catch (const Poco::Exception& e) {  // not expected after validation; keep the one error type
+    throw Error(ErrorCode::UserDataBadBase64, "base64: " + e.displayText());
+  }
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.rdbuf()->setLineLength(0);
+  encoder.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  encoder.close();
+  return out.str();
+}
+
+bool looks_gzip(std::string_view data) noexcept {
+  return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
+         static_cast<unsigned char>(data[1]) == 0x8b;
+}
+
+std::string gunzip(std::string_view data, std::size_t max_output) {
+  try {
+    auto in = memory_stream(data);
+    Poco::InflatingInputStream inflater(in, Poco::InflatingStreamBuf::STREAM_GZIP);
+    inflater.exceptions(std::ios::badbit);
+    return read_bounded(inflater, max_output, "gunzipped user-data", "max_decoded");
+  } catch (const Error&) {
+    throw;
+  } catch (const Poco::Exception& e) {
+    throw Error(ErrorCode::UserDataBadGzip, "gzip: corrupt data (" + e.displayText() + ")");
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::UserDataBadGzip, std::string("gzip: corrupt data (") + e.what() + ")");
+  }
+}
+
+std::string gzip(std::string_view data) {
+  // Poco's DeflatingStreamBuf writes nothing at all when nothing was written to it; this is what
+  // zlib produces for an empty gzip member (no name, mtime 0, OS unix).
+  if (data.empty())
+    return std::string(
+        "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20);
+  std::ostringstream out;
+  Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_GZIP);
+  deflater.write(data.data(), static_cast<std::streamsize>(data.size()));
+  deflater.close();
+  return out.str();
+}
+
+std::string decode_user_data(std::string_view raw, UserDataEncoding encoding,
+                             const UserDataLimits& limits) {
+  if (raw.size() > limits.max_input)
+    throw_too_large("user-data", raw.size(), limits.max_input, "max_input");
+  std::string data;
+  switch (encoding) {
+    case UserDataEncoding::None:
+      data.assign(raw);
+      break;
+    case UserDataEncoding::Base64:
+      try {
+        data = base64_decode(raw);
+      } catch (const Error& e) {
+        throw Error(e.code(), std::string("user-data: ") + e.what());
+      }
+      break;
+    case UserDataEncoding::Auto: {
+      // Only when the whole input is base64 and decodes to something that is user-data: plain
+      // text such as "true" or "echo" is valid base64 too.
+      Base64Scan scan = scan_base64(raw);
+      if (!scan.error_offset && !scan.clean.empty()) {
+        std::string decoded = decode_clean_base64(scan.clean);
+        if (looks_gzip(decoded) || decoded.front() == '#' ||
+            starts_with_ci(decoded, "content-type:") || starts_with_ci(decoded, "mime-version:")) {
+          data = std::move(decoded);
+          break;
+        }
+      }
+      data.assign(raw);
+      break;
+    }
+  }
+  if (looks_gzip(data)) {
+    try {
+      data = gunzip(data, limits.max_decoded);
+    } catch (const Error& e) {
+      throw Error(e.code(), std::string("user-data: ") + e.what());
+    }
+  }
+  if (data.size() > limits.max_decoded) {
+    throw_too_large("decoded user-data", data.size(), limits.max_decoded, "max_decoded");
+  }
+  return data;
+}
+
+std::vector<UserDataPart> split_user_data(std::string_view decoded, const UserDataLimits& limits) {
+  if (decoded.size() > limits.max_decoded) {
+    throw_too_large("decoded user-data", decoded.size(), limits.max_decoded, "max_decoded");
+  }
+  const UserDataKind kind = classify_user_data(decoded);
+  if (kind == UserDataKind::Multipart) return Splitter(limits).run(decoded);
+  UserDataPart part;
+  part.kind = kind;
+  const PrefixRule* rule = match_prefix(decoded);
+  part.content_type = rule ? std::string(rule->content_type) : std::string(kUndefinedType);
+  part.filename = "part-001";
+  part.content.assign(decoded);
+  return {std::move(part)};
+}
+
+std::vector<UserDataPart> parse_user_data(std::string_view raw, UserDataEncoding encoding,
+                                          const UserDataLimits& limits) {
+  return split_user_data(decode_user_data(raw, encoding, limits), limits);
+}
+
+}  // namespace cloudtwin::core

@@ -28,7 +28,10 @@ class TempFile {
     path_ = tmpl;
     std::ofstream(path_, std::ios::binary) << content;
   }
-  ~TempFile() { std::error_code ec; fs::remove(path_, ec); }
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
   const std::string& path() const { return path_; }
 
  private:
@@ -39,8 +42,10 @@ class TempFile {
 // (printf '%s\0' per key: values hold no NUL, so NUL separates them safely).
 std::vector<std::string> bash_read(const std::string& file, const std::vector<std::string>& keys,
                                    const char* locale) {
-  std::string script = "set -e; source \"$1\"; shift; for k in \"$@\"; do printf '%s\\0' \"${!k}\"; done";
-  std::vector<std::string> argv_s = {"/bin/bash", "--noprofile", "--norc", "-c", script, "bash", file};
+  std::string script =
+      "set -e; source \"$1\"; shift; for k in \"$@\"; do printf '%s\\0' \"${!k}\"; done";
+  std::vector<std::string> argv_s = {"/bin/bash", "--noprofile", "--norc", "-c",
+                                     script,      "bash",        file};
   argv_s.insert(argv_s.end(), keys.begin(), keys.end());
   int pipefd[2];
   if (pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
@@ -132,10 +137,11 @@ TEST_P(ContextShBash, AcceptedInputsMeanTheSameToBash) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Locales, ContextShBash, ::testing::Values("C", "C.UTF-8"),
-                         [](const auto& info) {
-                           return std::string(info.param) == "C" ? "C" : "Utf8";
-                         });
+std::string locale_name(const ::testing::TestParamInfo<const char*>& param) {
+  return std::string(param.param) == "C" ? "C" : "Utf8";
+}
+
+INSTANTIATE_TEST_SUITE_P(Locales, ContextShBash, ::testing::Values("C", "C.UTF-8"), locale_name);
 
 }  // namespace
 }  // namespace cloudtwin::core

@@ -23,7 +23,10 @@ inline const std::vector<ParseCase>& accepted_cases() {
       {"no trailing newline", "A='x'", {{"A", "x"}}},
       {"opennebula quote escape", "A='it'\\''s'\n", {{"A", "it's"}}},
       {"only a quote", "A=''\\'''\n", {{"A", "'"}}},
-      {"double quoted escapes", R"(A="a\"b\\c\$d\`e\nf")" "\n", {{"A", "a\"b\\c$d`e\\nf"}}},
+      {"double quoted escapes",
+       R"(A="a\"b\\c\$d\`e\nf")"
+       "\n",
+       {{"A", "a\"b\\c$d`e\\nf"}}},
       {"double quoted line continuation", "A=\"ab\\\ncd\"\n", {{"A", "abcd"}}},
       {"multi-line single", "KEY='line1\nline2\n'\n", {{"KEY", "line1\nline2\n"}}},
       {"multi-line double", "KEY=\"l1\nl2\"\n", {{"KEY", "l1\nl2"}}},

@@ -53,7 +53,9 @@ TEST(ContextSh, MalformedTable) {
       {"subshell", "A=(1 2)\n", ErrorCode::ContextSyntax, 1, 3, "shell operator '('"},
       {"redirect", "A=1>x\n", ErrorCode::ContextSyntax, 1, 4, "shell operator '>'"},
       {"backslash at eof", "A=x\\", ErrorCode::ContextSyntax, 1, 4, "backslash at end of file"},
-      {"nul byte key", std::string("\0A=1\n", 5), ErrorCode::ContextBadKey, 1, 1, "byte 0x00"},
+      {"nul byte key", std::string("\0A=1\n", 5), ErrorCode::ContextNul, 1, 1, "NUL byte"},
+      {"nul byte in value", std::string("A='1'\nB='x\0y'\n", 13), ErrorCode::ContextNul, 2, 5,
+       "NUL byte"},
       {"column counts bytes", "B='\xc3\xa9' x\n", ErrorCode::ContextSyntax, 1, 8, "unexpected 'x'"},
   };
   for (const auto& c : cases) {
@@ -119,7 +121,8 @@ TEST(ContextSh, RoundTripThroughOwnParser) {
 
 TEST(ContextSh, IsShellName) {
   for (const char* ok : {"A", "_", "a_1", "ETH0_IP", "_9"}) EXPECT_TRUE(is_shell_name(ok)) << ok;
-  for (const char* bad : {"", "1", "A-B", "A B", "é", "A.B"}) EXPECT_FALSE(is_shell_name(bad)) << bad;
+  for (const char* bad : {"", "1", "A-B", "A B", "é", "A.B"})
+    EXPECT_FALSE(is_shell_name(bad)) << bad;
 }
 
 }  // namespace

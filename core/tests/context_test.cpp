@@ -67,8 +67,10 @@ TEST(Context, FullNic) {
 }
 
 TEST(Context, NicDefaultsAndGlobalDns) {
-  const auto c = ctx({{"ETH0_MAC", "02:00:0a:00:00:05"}, {"DNS", "10.0.0.1, 10.0.0.2"},
-                      {"SEARCH_DOMAIN", "a.test"}, {"ETH0_METHOD", "DHCP"}});
+  const auto c = ctx({{"ETH0_MAC", "02:00:0a:00:00:05"},
+                      {"DNS", "10.0.0.1, 10.0.0.2"},
+                      {"SEARCH_DOMAIN", "a.test"},
+                      {"ETH0_METHOD", "DHCP"}});
   const auto nic = c.nic(0);
   EXPECT_FALSE(nic.ip.has_value());
   EXPECT_EQ(nic.dns, (std::vector<std::string>{"10.0.0.1", "10.0.0.2"}));
@@ -86,7 +88,8 @@ TEST(Context, BadValueNamesTheVariable) {
   const Case cases[] = {
       {{{"ETH0_IP", "192.168.1.300"}}, "context variable ETH0_IP='192.168.1.300'"},
       {{{"ETH0_MAC", "02:00:zz:00:00:01"}}, "context variable ETH0_MAC="},
-      {{{"ETH0_MASK", "255.0.255.0"}}, "ETH0_MASK='255.0.255.0': netmask 255.0.255.0 is not contiguous"},
+      {{{"ETH0_MASK", "255.0.255.0"}},
+       "ETH0_MASK='255.0.255.0': netmask 255.0.255.0 is not contiguous"},
       {{{"ETH0_MTU", "big"}}, "ETH0_MTU='big': expected a whole number from 68 to 65535"},
       {{{"ETH0_MTU", "20"}}, "ETH0_MTU='20'"},
       {{{"ETH0_ROUTES", "10.0.0.0/8 192.168.1.1"}}, "is not of the form 'DEST/LEN via GATEWAY'"},
@@ -108,9 +111,12 @@ TEST(Context, BadValueNamesTheVariable) {
 }
 
 TEST(Context, IdentityAccessors) {
-  const auto c = ctx({{"SET_HOSTNAME", " web1 "}, {"HOSTNAME", "ignored"}, {"USERNAME", "ops"},
+  const auto c = ctx({{"SET_HOSTNAME", " web1 "},
+                      {"HOSTNAME", "ignored"},
+                      {"USERNAME", "ops"},
                       {"SSH_PUBLIC_KEY", "ssh-ed25519 AAAA a@b\n\nssh-rsa BBBB c@d\n"},
-                      {"TOKEN", "YES"}, {"NETWORK", "no"},
+                      {"TOKEN", "YES"},
+                      {"NETWORK", "no"},
                       {"FILES", "/var/lib/one/a.sh  /var/lib/one/b.conf"},
                       {"INIT_SCRIPTS", "a.sh b.sh"}});
   EXPECT_EQ(c.hostname(), "web1");
@@ -167,8 +173,8 @@ TEST(Context, UserDataTable) {
 // One bad variable does not hide the others: the network comes up even when
 // USER_DATA is broken.
 TEST(Context, BrokenUserDataDoesNotBreakNetwork) {
-  const auto c = ctx({{"USER_DATA", "%%%"}, {"USER_DATA_ENCODING", "base64"},
-                      {"ETH0_IP", "10.0.0.5"}});
+  const auto c =
+      ctx({{"USER_DATA", "%%%"}, {"USER_DATA_ENCODING", "base64"}, {"ETH0_IP", "10.0.0.5"}});
   EXPECT_THROW(c.user_data(), Error);
   EXPECT_EQ(c.nic(0).ip, Ipv4::parse("10.0.0.5"));
 }

@@ -72,7 +72,8 @@ TEST(MacIp, WrongPrefixIsTypedError) {
     FAIL() << "accepted a MAC without the prefix";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::BadMacPrefix);
-    EXPECT_NE(std::string(e.what()).find("does not start with the prefix 02:00"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("does not start with the prefix 02:00"),
+              std::string::npos);
   }
   EXPECT_FALSE(mac_has_prefix(Mac::parse("52:54:00:12:34:56")));
   EXPECT_TRUE(mac_has_prefix(Mac::parse("52:54:00:12:34:56"), MacPrefix::parse("52:54")));
@@ -86,11 +87,10 @@ TEST(MacIp, Ipv4ParseTable) {
     bool ok;
   };
   const Case cases[] = {
-      {"0.0.0.0", true},       {"255.255.255.255", true}, {"192.168.1.6", true},
-      {"256.1.1.1", false},    {"1.2.3", false},          {"1.2.3.4.5", false},
-      {"01.2.3.4", false},     {" 1.2.3.4", false},       {"1.2.3.4 ", false},
-      {"1..2.3", false},       {"a.b.c.d", false},        {"", false},
-      {"1.2.3.4/24", false},   {"1234.1.1.1", false},     {"-1.2.3.4", false},
+      {"0.0.0.0", true},     {"255.255.255.255", true}, {"192.168.1.6", true}, {"256.1.1.1", false},
+      {"1.2.3", false},      {"1.2.3.4.5", false},      {"01.2.3.4", false},   {" 1.2.3.4", false},
+      {"1.2.3.4 ", false},   {"1..2.3", false},         {"a.b.c.d", false},    {"", false},
+      {"1.2.3.4/24", false}, {"1234.1.1.1", false},     {"-1.2.3.4", false},
   };
   for (const auto& c : cases) {
     if (c.ok) {
@@ -125,8 +125,8 @@ TEST(MacIp, CidrTable) {
   }
   EXPECT_TRUE(Ipv4Cidr::parse("192.168.122.0/24").contains(Ipv4::parse("192.168.122.200")));
   EXPECT_FALSE(Ipv4Cidr::parse("192.168.122.0/24").contains(Ipv4::parse("192.168.123.1")));
-  for (const char* bad : {"192.168.1.0", "192.168.1.0/33", "192.168.1.0/", "192.168.1.0/x",
-                          "192.168.1.0/024"}) {
+  for (const char* bad :
+       {"192.168.1.0", "192.168.1.0/33", "192.168.1.0/", "192.168.1.0/x", "192.168.1.0/024"}) {
     EXPECT_THROW(Ipv4Cidr::parse(bad), Error) << bad;
   }
   EXPECT_THROW(prefix_length_from_netmask(Ipv4::parse("255.0.255.0")), Error);

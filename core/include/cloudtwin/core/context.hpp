@@ -14,7 +14,7 @@
 
 namespace cloudtwin::core {
 
-enum class NicMethod { Static, Dhcp, Skip };           // ETHn_METHOD (default static)
+enum class NicMethod { Static, Dhcp, Skip };                    // ETHn_METHOD (default static)
 enum class NicIp6Method { Static, Auto, Dhcp, Disable, Skip };  // ETHn_IP6_METHOD
 
 struct Route {
@@ -24,17 +24,17 @@ struct Route {
 };
 
 struct NicContext {
-  int index = 0;                         // n of ETHn_*
-  std::string name;                      // "eth0": the context's name, not the guest's
+  int index = 0;     // n of ETHn_*
+  std::string name;  // "eth0": the context's name, not the guest's
   std::optional<Mac> mac;
   std::optional<Ipv4> ip;
-  std::optional<int> prefix_length;      // from ETHn_MASK
+  std::optional<int> prefix_length;  // from ETHn_MASK
   std::optional<Ipv4> network;
   std::optional<Ipv4> gateway;
-  std::vector<std::string> dns;          // ETHn_DNS, else DNS
+  std::vector<std::string> dns;  // ETHn_DNS, else DNS
   std::vector<std::string> search_domains;
   std::optional<int> mtu;
-  std::vector<Route> routes;             // ETHn_ROUTES "dst/len via gw, ..."
+  std::vector<Route> routes;  // ETHn_ROUTES "dst/len via gw, ..."
   NicMethod method = NicMethod::Static;
   std::optional<Ipv6> ip6;
   std::optional<int> ip6_prefix_length;
@@ -63,12 +63,12 @@ class Context {
   std::vector<std::string> search_domains() const;  // SEARCH_DOMAIN
   // SET_HOSTNAME, else HOSTNAME, else nullopt.
   std::optional<std::string> hostname() const;
-  std::optional<std::string> username() const;      // USERNAME (default: none)
-  std::vector<std::string> ssh_public_keys() const; // SSH_PUBLIC_KEY, one per line
-  bool network_enabled() const;                     // NETWORK (default YES)
-  bool token_requested() const;                     // TOKEN=YES
-  std::vector<std::string> files() const;           // FILES (space separated)
-  std::vector<std::string> init_scripts() const;    // INIT_SCRIPTS
+  std::optional<std::string> username() const;       // USERNAME (default: none)
+  std::vector<std::string> ssh_public_keys() const;  // SSH_PUBLIC_KEY, one per line
+  bool network_enabled() const;                      // NETWORK (default YES)
+  bool token_requested() const;                      // TOKEN=YES
+  std::vector<std::string> files() const;            // FILES (space separated)
+  std::vector<std::string> init_scripts() const;     // INIT_SCRIPTS
   // START_SCRIPT_BASE64 (decoded), else START_SCRIPT.
   std::optional<std::string> start_script() const;
   // USER_DATA decoded per USER_DATA_ENCODING (base64|none, default auto).

@@ -13,34 +13,35 @@ namespace cloudtwin::core {
 
 enum class UserDataKind {
   Empty,
-  Script,        // "#!" first line, text/x-shellscript
-  CloudConfig,   // "#cloud-config", text/cloud-config
-  Include,       // "#include", text/x-include-url
-  Boothook,      // "#cloud-boothook", text/cloud-boothook
-  PartHandler,   // "#part-handler", text/part-handler
-  Multipart,     // MIME multipart (only before splitting)
-  Unknown,       // anything else: kept, never executed
+  Script,       // "#!" first line, text/x-shellscript
+  CloudConfig,  // "#cloud-config", text/cloud-config
+  Include,      // "#include", text/x-include-url
+  Boothook,     // "#cloud-boothook", text/cloud-boothook
+  PartHandler,  // "#part-handler", text/part-handler
+  Multipart,    // a MIME message, multipart or not (only before splitting)
+  Unknown,      // anything else (also #cloud-config-archive, jinja): kept, never executed
 };
 
 const char* to_string(UserDataKind kind) noexcept;
 
-// Classifies by the first line exactly as cloud-init does (prefix match on the
-// first line; MIME is recognised by a Content-Type or MIME-Version header line).
+// Classifies by the first line exactly as cloud-init does (case-insensitive prefix match
+// after leading whitespace, longest prefix first; MIME is recognised by a Content-Type or
+// MIME-Version line in the header block at the very start). Blank input is Empty.
 UserDataKind classify_user_data(std::string_view data);
 
 enum class UserDataEncoding { Auto, None, Base64 };
 
 struct UserDataLimits {
-  std::size_t max_input = 64 * 1024;         // bytes as received (EC2 allows 16 KiB raw)
-  std::size_t max_decoded = 1024 * 1024;     // after base64 + gunzip: guards gzip bombs
-  std::size_t max_parts = 64;                // MIME parts, counted over all nesting levels
-  std::size_t max_depth = 4;                 // nested multipart levels
+  std::size_t max_input = std::size_t{64} * 1024;      // bytes as received (EC2 allows 16 KiB raw)
+  std::size_t max_decoded = std::size_t{1024} * 1024;  // after base64 + gunzip: guards gzip bombs
+  std::size_t max_parts = 64;  // MIME parts, counted over all nesting levels
+  std::size_t max_depth = 4;   // nested multipart levels
 };
 
 struct UserDataPart {
   UserDataKind kind = UserDataKind::Unknown;
   std::string content_type;  // e.g. "text/x-shellscript" (derived from the content when absent)
-  std::string filename;      // from Content-Disposition, or "part-NNN"
+  std::string filename;      // from Content-Disposition (untrusted: may hold '/'), or "part-NNN"
   std::string content;       // decoded body
 };
 
@@ -57,13 +58,17 @@ std::string gzip(std::string_view data);
 // Undo transport encodings: base64 when asked (or, with Auto, when the whole input
 // is base64 that decodes to recognisable user-data), then gzip when the gzip
 // magic is present. Throws on size limits and corrupt encodings.
-std::string decode_user_data(std::string_view raw, UserDataEncoding encoding = UserDataEncoding::Auto,
+std::string decode_user_data(std::string_view raw,
+                             UserDataEncoding encoding = UserDataEncoding::Auto,
                              const UserDataLimits& limits = {});
 
 // Splits MIME multipart user-data into parts (recursively; nested multiparts are
 // flattened) using Poco's MIME reader. Non-multipart input yields one part.
-// Throws Error(UserDataBadMime) with the part number on malformed MIME.
-std::vector<UserDataPart> split_user_data(std::string_view decoded, const UserDataLimits& limits = {});
+// Throws Error(UserDataBadMime) with the part number ("MIME part 2.1" when nested) on
+// malformed or truncated MIME, Error(UserDataTooLarge) past max_parts, max_depth or
+// max_decoded (gunzipped part contents count together).
+std::vector<UserDataPart> split_user_data(std::string_view decoded,
+                                          const UserDataLimits& limits = {});
 
 // decode_user_data + split_user_data.
 std::vector<UserDataPart> parse_user_data(std::string_view raw,
