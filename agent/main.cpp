@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "cloudtwin/core/error.hpp"
 #include "cloudtwin/agent/cli.hpp"
+#include "cloudtwin/core/error.hpp"
 
 int main(int argc, char** argv) {
   try {
     return cloudtwin::agent::run_cli(std::vector<std::string>(argv + 1, argv + argc), std::cout,
-                                   std::cerr);
+                                     std::cerr);
   } catch (const cloudtwin::Error& e) {
     std::cerr << "cloudtwin-agent: " << e.what() << "\n";
     return 1;

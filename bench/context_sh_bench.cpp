@@ -80,8 +80,12 @@ void BM_BashSourceContextSh(benchmark::State& state) {
   close(fd);
   std::ofstream(path, std::ios::binary) << context_text();
   std::string script = std::string("source ") + path + "; set > /dev/null";
-  char* argv[] = {const_cast<char*>("bash"), const_cast<char*>("--noprofile"),
-                  const_cast<char*>("--norc"), const_cast<char*>("-c"), script.data(), nullptr};
+  char* argv[] = {const_cast<char*>("bash"),
+                  const_cast<char*>("--noprofile"),
+                  const_cast<char*>("--norc"),
+                  const_cast<char*>("-c"),
+                  script.data(),
+                  nullptr};
   for (auto _ : state) {
     pid_t pid = 0;
     if (posix_spawn(&pid, "/bin/bash", nullptr, nullptr, argv, environ) != 0) {

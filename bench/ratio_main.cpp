@@ -20,11 +20,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& run : runs) {
       if (run.run_type == Run::RT_Iteration && run.iterations > 0) {
-        times_[run.benchmark_name()] = run.GetAdjustedRealTime() *
-                                       (run.time_unit == benchmark::kNanosecond    ? 1.0
-                                        : run.time_unit == benchmark::kMicrosecond ? 1e3
-                                        : run.time_unit == benchmark::kMillisecond ? 1e6
-                                                                                   : 1e9);
+        times_[run.benchmark_name()] =
+            run.GetAdjustedRealTime() * (run.time_unit == benchmark::kNanosecond    ? 1.0
+                                         : run.time_unit == benchmark::kMicrosecond ? 1e3
+                                         : run.time_unit == benchmark::kMillisecond ? 1e6
+                                                                                    : 1e9);
       }
     }
     ConsoleReporter::ReportRuns(runs);

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
+
+#include "cloudtwin/core/error.hpp"
 
 namespace cloudtwin::metadata {
 namespace {
@@ -19,6 +22,8 @@ TEST(MetadataCli, Table) {
       {{"--help"}, 0, "usage: cloudtwin-metadata", ""},
       {{"--version"}, 0, "cloudtwin-metadata 0.", ""},
       {{"--bogus"}, 2, "", "unknown command or option '--bogus'"},
+      {{"--listen"}, 2, "", "option '--listen' needs a value"},
+      {{"--listen", "1.2.3:80"}, 2, "", "listen address '1.2.3:80'"},
   };
   for (const auto& c : cases) {
     std::ostringstream out, err;
@@ -26,6 +31,65 @@ TEST(MetadataCli, Table) {
     EXPECT_NE(out.str().find(c.out_contains), std::string::npos) << out.str();
     EXPECT_NE(err.str().find(c.err_contains), std::string::npos) << err.str();
   }
+}
+
+TEST(ListenSpec, Parse) {
+  EXPECT_EQ(ListenSpec::parse("127.0.0.1:0"), (ListenSpec{"127.0.0.1", 0, ""}));
+  EXPECT_EQ(ListenSpec::parse("169.254.169.254:80@br0"),
+            (ListenSpec{"169.254.169.254", 80, "br0"}));
+  EXPECT_EQ(ListenSpec::parse("[FD00:EC2::254]:80"), (ListenSpec{"fd00:ec2::254", 80, ""}));
+  EXPECT_EQ(ListenSpec::parse("[fd00:ec2::254]:8080@virbr1").to_string(),
+            "[fd00:ec2::254]:8080@virbr1");
+  for (const char* bad : {"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:x", "fd00::1:80",
+                          "[fd00::1]80", "1.2.3.4:80@", "1.2.3.4:80@waytoolongdevicename0"}) {
+    EXPECT_THROW(ListenSpec::parse(bad), Error) << bad;
+  }
+}
+
+TEST(Config, IniAndFlags) {
+  const std::string ini =
+      "# comment\n[server]\nlisten = 127.0.0.1:8080  [::1]:8081@lo\ninstances_dir = /srv/inst\n"
+      "libvirt_uri = qemu:///system\naccess_log = yes\n; another\n[identity]\nkey = /k\ncert = /c\n"
+      "[imds]\ndefault_hop_limit = 1\nsurprise = 1\n";
+  CliOptions flags = parse_cli({"--identity-cert", "/flag.crt"});
+  std::vector<std::string> warnings;
+  const auto c = effective_config(flags, ini, "m.conf", warnings);
+  EXPECT_EQ(c.listen, (std::vector<ListenSpec>{{"127.0.0.1", 8080, ""}, {"::1", 8081, "lo"}}));
+  EXPECT_EQ(c.instances_dir, "/srv/inst");
+  EXPECT_TRUE(c.access_log);
+  EXPECT_EQ(c.identity_key, "/k");
+  EXPECT_EQ(c.identity_cert, "/flag.crt");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "m.conf:13: unknown key 'imds.surprise' ignored");
+
+  flags = parse_cli({"--listen", "10.0.0.1:80", "--listen", "10.0.0.2:80@br1"});
+  EXPECT_EQ(effective_config(flags, ini, "m.conf", warnings).listen.size(), 2u);
+  EXPECT_EQ(effective_config(CliOptions{}, std::nullopt, "", warnings).listen.size(),
+            2u);  // built-in defaults
+}
+
+TEST(Config, BadLinesNameFileAndLine) {
+  Config c;
+  try {
+    apply_ini(c, "[server]\nlisten = 1.2.3.4\n", "m.conf");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("m.conf:2: server.listen"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(apply_ini(c, "[server\n", "m.conf"), Error);
+  EXPECT_THROW(apply_ini(c, "[server]\njust words\n", "m.conf"), Error);
+  EXPECT_THROW(apply_ini(c, "[server]\nthreads = 0\n", "m.conf"), Error);
+}
+
+TEST(Config, ShippedConfigFileParses) {
+  const std::string path =
+      std::string(CLOUDTWIN_METADATA_TESTDATA) + "/../../../config/metadata.conf";
+  std::ifstream in(path);
+  if (!in) GTEST_SKIP() << "config/metadata.conf not present in this tree";
+  std::stringstream text;
+  text << in.rdbuf();
+  Config c;
+  EXPECT_TRUE(apply_ini(c, text.str(), path).empty());
 }
 
 }  // namespace

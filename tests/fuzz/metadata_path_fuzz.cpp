@@ -30,12 +30,14 @@ class FuzzRandom : public md::Random {
   std::uint64_t calls_ = 0;
 };
 
-std::shared_ptr<const md::ServedInstance> make(const char* id, const char* secret, const char* options) {
-  const std::string json = std::string(R"({"instance-id":")") + id + R"(","user-data":")" + secret +
-                           R"(","public-keys":[{"name":"k","openssh-key":")" + secret +
-                           R"("}],"network-interfaces":[{"mac":"02:00:0a:00:00:01","local-ipv4s":["10.0.0.1"]}],)" +
-                           R"("iam":{"role":"r","credentials":{"SecretAccessKey":")" + secret + R"("}},)" +
-                           R"("tags":{"Name":")" + secret + R"("},"metadata-options":)" + options + "}";
+std::shared_ptr<const md::ServedInstance> make(const char* id, const char* secret,
+                                               const char* options) {
+  const std::string json =
+      std::string(R"({"instance-id":")") + id + R"(","user-data":")" + secret +
+      R"(","public-keys":[{"name":"k","openssh-key":")" + secret +
+      R"("}],"network-interfaces":[{"mac":"02:00:0a:00:00:01","local-ipv4s":["10.0.0.1"]}],)" +
+      R"("iam":{"role":"r","credentials":{"SecretAccessKey":")" + secret + R"("}},)" +
+      R"("tags":{"Name":")" + secret + R"("},"metadata-options":)" + options + "}";
   return md::make_served(md::parse_instance_json(json, id), nullptr);
 }
 
@@ -64,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static md::TokenService tokens(random);
   static const md::Handler handler(tokens);
   static const auto a = make("i-aaaa", "SECRET-OF-A", R"({"http-tokens":"optional"})");
-  static const auto b = make("i-bbbb", "SECRET-OF-B", R"({"http-tokens":"required","http-put-response-hop-limit":5})");
+  static const auto b = make("i-bbbb", "SECRET-OF-B",
+                             R"({"http-tokens":"required","http-put-response-hop-limit":5})");
   static const std::set<int> statuses = {200, 400, 401, 403, 404, 405};
   // Time moves an hour per input so tokens expire and the grant table stays small.
   static std::int64_t hours = 0;
@@ -76,10 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto for_none = handler.handle(request, nullptr, now);
   if (!statuses.count(for_a.status) || !statuses.count(for_b.status)) __builtin_trap();
   if (for_none.status != 404) __builtin_trap();
-  if (for_a.body.find("SECRET-OF-B") != std::string::npos || for_a.body.find("i-bbbb") != std::string::npos) {
+  if (for_a.body.find("SECRET-OF-B") != std::string::npos ||
+      for_a.body.find("i-bbbb") != std::string::npos) {
     __builtin_trap();
   }
-  if (for_b.body.find("SECRET-OF-A") != std::string::npos || for_b.body.find("i-aaaa") != std::string::npos) {
+  if (for_b.body.find("SECRET-OF-A") != std::string::npos ||
+      for_b.body.find("i-aaaa") != std::string::npos) {
     __builtin_trap();
   }
   if (for_a.status == 200 && request.method == "PUT") {

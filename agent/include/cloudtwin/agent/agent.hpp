@@ -1,0 +1,52 @@
+#pragma once
+// The agent's stages over injected datasources and netlink: `local` (network, before the
+// distro's networking), `final` (hostname, SSH keys), `status` (print the last report).
+// Every step runs even when another failed; the exit code says whether any did.
+
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include "cloudtwin/agent/datasource.hpp"
+#include "cloudtwin/agent/netlink.hpp"
+#include "cloudtwin/agent/report.hpp"
+
+namespace cloudtwin::agent {
+
+struct AgentOptions {
+  std::filesystem::path root = "/";
+  std::filesystem::path state_dir = "/var/lib/cloudtwin-agent";  // under root
+  PlanOptions plan;
+  bool set_kernel_hostname = false;  // only when root is "/"
+};
+
+class Agent {
+ public:
+  using NetlinkFactory = std::function<std::unique_ptr<Netlink>()>;
+  using HostnameSetter = std::function<void(const std::string&)>;
+
+  Agent(AgentOptions options, std::vector<std::unique_ptr<Datasource>> sources,
+        NetlinkFactory netlink, std::ostream& out, std::ostream& err,
+        HostnameSetter set_hostname = {});
+
+  int local();
+  int final_stage();
+  int status();
+
+  std::filesystem::path status_path() const;
+
+ private:
+  Datasource* find_source(StageReport& report);
+  int finish(StageReport& report);
+
+  AgentOptions options_;
+  std::vector<std::unique_ptr<Datasource>> sources_;
+  NetlinkFactory netlink_;
+  std::ostream& out_;
+  std::ostream& err_;
+  HostnameSetter set_hostname_;
+};
+
+}  // namespace cloudtwin::agent

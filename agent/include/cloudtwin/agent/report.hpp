@@ -1,0 +1,37 @@
+#pragma once
+// The run report: which datasource, each step with its duration and result. Written as
+// JSON to the state dir by every stage; `cloudtwin-agent status` prints it.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cloudtwin::agent {
+
+enum class StepResult { Ok, Skipped, Error };
+const char* to_string(StepResult r) noexcept;
+
+struct StepReport {
+  std::string name;
+  StepResult result = StepResult::Ok;
+  double duration_ms = 0;
+  std::vector<std::string> messages;  // what was done, warnings, errors
+};
+
+struct StageReport {
+  std::string stage;       // local | final
+  std::string datasource;  // "context-cd", or "none"
+  std::string location;
+  std::vector<StepReport> steps;
+  bool ok() const noexcept;
+};
+
+// One line for the console: "cloudtwin-agent local: context-cd (/dev/sr0): 2 steps ok, 0 errors".
+std::string summary_line(const StageReport& report);
+
+// Merges the stage into an existing status document (or "" for none): the document keeps
+// one entry per stage, so `final` does not erase what `local` reported. Throws
+// Error(InvalidArgument) when `existing` is not a status document.
+std::string merge_status_json(std::string_view existing, const StageReport& report);
+
+}  // namespace cloudtwin::agent

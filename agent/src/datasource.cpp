@@ -1,0 +1,29 @@
+#include "cloudtwin/agent/datasource.hpp"
+
+#include "cloudtwin/core/error.hpp"
+
+namespace cloudtwin::agent {
+
+std::unique_ptr<Datasource> make_nocloud_stub() {
+  return std::make_unique<NotFoundDatasource>("nocloud");
+}
+
+std::unique_ptr<Datasource> make_ec2_stub() { return std::make_unique<NotFoundDatasource>("ec2"); }
+
+ProbeResult probe_datasources(const std::vector<std::unique_ptr<Datasource>>& sources) {
+  ProbeResult result;
+  for (const auto& source : sources) {
+    try {
+      if (source->probe()) {
+        result.found = source.get();
+        return result;
+      }
+      result.not_found.push_back(source->name());
+    } catch (const Error& e) {
+      result.errors.push_back(source->name() + ": " + e.what());
+    }
+  }
+  return result;
+}
+
+}  // namespace cloudtwin::agent

@@ -1,0 +1,133 @@
+// The stages over a fake datasource and the fake netlink, files under a temp root.
+#include "cloudtwin/agent/agent.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "cloudtwin/core/context_sh.hpp"
+#include "fake_netlink.hpp"
+#include "temp_dir.hpp"
+
+namespace cloudtwin::agent {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class ContextSource : public Datasource {
+ public:
+  explicit ContextSource(std::string text) : ctx_(core::parse_context_sh(text)) {}
+  std::string name() const override { return "fake"; }
+  bool probe() override { return true; }
+  std::optional<core::Context> context() const override { return ctx_; }
+  std::optional<std::string> hostname() const override { return ctx_.hostname(); }
+  std::vector<std::string> ssh_public_keys() const override { return ctx_.ssh_public_keys(); }
+  std::optional<std::string> user_data() const override { return ctx_.user_data(); }
+  NetworkPlan network_plan(const PlanOptions& o) const override {
+    return plan_from_context(ctx_, o);
+  }
+
+ private:
+  core::Context ctx_;
+};
+
+class Stages : public ::testing::Test {
+ protected:
+  Agent make(std::unique_ptr<Datasource> source) {
+    std::vector<std::unique_ptr<Datasource>> sources;
+    sources.push_back(make_nocloud_stub());
+    if (source) sources.push_back(std::move(source));
+    AgentOptions options;
+    options.root = root_.path();
+    return Agent(
+        options, std::move(sources),
+        [this] {
+          ++netlinks_;
+          return std::make_unique<ForwardingNetlink>(nl_);
+        },
+        out_, err_);
+  }
+  // Hands the shared fake to the agent, which owns what it is given.
+  struct ForwardingNetlink : Netlink {
+    explicit ForwardingNetlink(testing::FakeNetlink& to) : to_(to) {}
+    ObservedState observe() override { return to_.observe(); }
+    void apply(const Operation& op) override { to_.apply(op); }
+    testing::FakeNetlink& to_;
+  };
+
+  testing::TempDir root_;
+  testing::FakeNetlink nl_{ObservedState{{testing::link(2, "eth0", "02:00:c0:a8:7a:0a")}}};
+  int netlinks_ = 0;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(Stages, NoDatasourceChangesNothing) {
+  auto agent = make(nullptr);
+  EXPECT_EQ(agent.local(), 0);
+  EXPECT_THAT(out_.str(), HasSubstr("no datasource found"));
+  EXPECT_EQ(netlinks_, 0);
+  EXPECT_FALSE(std::filesystem::exists(agent.status_path()));
+  EXPECT_EQ(agent.final_stage(), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(root_.path()));
+}
+
+TEST_F(Stages, BrokenUserDataDoesNotStopTheNetwork) {
+  auto agent =
+      make(std::make_unique<ContextSource>("ETH0_MAC='02:00:c0:a8:7a:0a'\nUSER_DATA='%%%'\nUSER_"
+                                           "DATA_ENCODING='base64'\nHOSTNAME='vm1'\n"));
+  EXPECT_EQ(agent.local(), 0) << err_.str();
+  EXPECT_EQ(nl_.calls, 3);
+  EXPECT_THAT(out_.str(), HasSubstr("cloudtwin-agent local: fake: 1 ok, 0 skipped, 0 errors"));
+  testing::write_file(root_.path() / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  EXPECT_EQ(agent.final_stage(), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("user-data: context variable USER_DATA"));
+  EXPECT_EQ(testing::read_text(root_.path() / "etc/hostname"), "vm1\n");
+  const auto status = testing::read_text(agent.status_path());
+  EXPECT_THAT(status, HasSubstr("\"local\""));
+  EXPECT_THAT(status, HasSubstr("\"final\""));
+  EXPECT_THAT(status, HasSubstr("user-data failed"));
+  out_.str("");
+  EXPECT_EQ(agent.status(), 0);
+  EXPECT_EQ(out_.str(), status);
+}
+
+TEST_F(Stages, SecondLocalRunIsAlreadyConfigured) {
+  auto agent = make(std::make_unique<ContextSource>("ETH0_MAC='02:00:c0:a8:7a:0a'\n"));
+  EXPECT_EQ(agent.local(), 0);
+  const int calls = nl_.calls;
+  EXPECT_EQ(agent.local(), 0);
+  EXPECT_EQ(nl_.calls, calls);
+  EXPECT_THAT(out_.str(), HasSubstr("network: already configured"));
+}
+
+TEST_F(Stages, NetlinkFailureIsReportedAndExitIsOne) {
+  nl_.fail_at = 2;
+  auto agent = make(std::make_unique<ContextSource>(
+      "ETH0_MAC='02:00:c0:a8:7a:0a'\nSSH_PUBLIC_KEY='ssh-ed25519 AAAA k'\n"));
+  EXPECT_EQ(agent.local(), 1);
+  EXPECT_THAT(err_.str(),
+              HasSubstr("network: addr add 192.168.122.10/24 dev eth0: Operation not permitted"));
+  EXPECT_THAT(out_.str(), HasSubstr("1 error; network failed"));
+  // final: no passwd under the root, so the key step fails; the others still run.
+  EXPECT_EQ(agent.final_stage(), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("ssh-keys: user 'root' is not in"));
+}
+
+TEST(Report, MergeKeepsOtherStagesAndRejectsGarbage) {
+  StageReport local{"local", "context-cd", "/dev/sr0", {{"network", StepResult::Ok, 1.5, {"x"}}}};
+  const auto first = merge_status_json("", local);
+  StageReport final_report{
+      "final", "context-cd", "/dev/sr0", {{"hostname", StepResult::Skipped, 0, {}}}};
+  const auto both = merge_status_json(first, final_report);
+  EXPECT_THAT(both, HasSubstr("\"local\""));
+  EXPECT_THAT(both, HasSubstr("\"final\""));
+  EXPECT_THROW(merge_status_json("[1,2", local), Error);
+  EXPECT_THROW(merge_status_json("[1,2]", local), Error);
+  EXPECT_EQ(summary_line(local),
+            "cloudtwin-agent local: context-cd (/dev/sr0): 1 ok, 0 skipped, 0 errors");
+}
+
+}  // namespace
+}  // namespace cloudtwin::agent

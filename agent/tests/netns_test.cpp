@@ -1,0 +1,217 @@
+// Real netlink in a throw-away network namespace (label netns: needs root). Each test
+// gets a namespace with a veth pair whose MACs carry the cloudtwin prefix; the code under
+// test runs in a forked child that has joined the namespace, so the machine's own
+// interfaces are never touched.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cloudtwin/agent/adapters/libnl_netlink.hpp"
+#include "cloudtwin/agent/cli.hpp"
+#include "cloudtwin/core/context_sh.hpp"
+#include "cloudtwin/core/error.hpp"
+#include "temp_dir.hpp"
+
+namespace cloudtwin::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return "popen failed";
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  if (status != 0) throw std::runtime_error("'" + cmd + "' failed: " + out);
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s + "\n";
+  return out;
+}
+
+class Netns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces (label netns)";
+    if (!testing::have_program("ip")) GTEST_SKIP() << "iproute2 'ip' is not installed";
+    name_ = "cloudtwin-agent-" + std::to_string(getpid());
+    run("ip netns add " + name_);
+    created_ = true;
+    run("ip -n " + name_ +
+        " link add veth0 address 02:00:c0:a8:7a:0a type veth peer name veth1 address "
+        "02:00:c0:a8:7b:0a");
+  }
+  void TearDown() override {
+    if (created_) run("ip netns del " + name_);
+  }
+
+  // Runs f in a child process that joined the namespace; returns its text, or
+  // "EXCEPTION: ..." when it threw.
+  std::string in_netns(const std::function<std::string()>& f) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      std::string out;
+      const int ns = open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+        out = "EXCEPTION: cannot join namespace " + name_;  // and touch nothing
+      } else {
+        try {
+          out = f();
+        } catch (const std::exception& e) {
+          out = std::string("EXCEPTION: ") + e.what();
+        }
+      }
+      std::size_t done = 0;
+      while (done < out.size()) {
+        const auto w = write(fds[1], out.data() + done, out.size() - done);
+        if (w <= 0) break;
+        done += static_cast<std::size_t>(w);
+      }
+      _exit(0);
+    }
+    close(fds[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return out;
+  }
+
+  std::string ip(const std::string& args) { return run("ip -n " + name_ + " " + args); }
+
+  std::string name_;
+  bool created_ = false;
+};
+
+TEST_F(Netns, ContextPlanAppliedTwiceChangesNothingTheSecondTime) {
+  const core::Context ctx(
+      core::parse_context_sh("ETH0_MAC='02:00:c0:a8:7a:0a'\nETH0_MTU='1400'\n"
+                             "ETH1_MAC='02:00:c0:a8:7b:0a'\nETH1_IP6='2001:db8:1::5'\nETH1_IP6_"
+                             "GATEWAY='2001:db8:1::1'\n"));
+  PlanOptions options;
+  options.metadata_route = true;
+  const auto plan = plan_from_context(ctx, options);
+  const auto out = in_netns([&] {
+    auto nl = make_libnl_netlink();
+    const auto first = apply_plan(*nl, plan);
+    const auto second = apply_plan(*nl, plan);
+    return join(first.applied) + "errors:" + join(first.errors) + "--\n" + join(second.applied) +
+           "errors:" + join(second.errors) + "warnings:" + join(second.warnings);
+  });
+  EXPECT_EQ(out,
+            "link set veth0 mtu 1400\n"
+            "link set veth0 up\n"
+            "addr add 192.168.122.10/24 dev veth0\n"
+            "route add default via 192.168.122.1 dev veth0\n"
+            "route add 169.254.169.254/32 via 192.168.122.1 dev veth0\n"
+            "link set veth1 up\n"
+            "addr add 192.168.123.10/24 dev veth1\n"
+            "addr add 2001:db8:1::5/64 dev veth1\n"
+            "route add default via 2001:db8:1::1 dev veth1\n"
+            "errors:--\nerrors:warnings:");
+  EXPECT_THAT(ip("-4 -o addr show dev veth0"), HasSubstr("inet 192.168.122.10/24"));
+  EXPECT_THAT(ip("-o link show dev veth0"), HasSubstr("mtu 1400"));
+  EXPECT_THAT(ip("-6 -o addr show dev veth1"), HasSubstr("inet6 2001:db8:1::5/64"));
+  const auto routes = ip("-4 route show");
+  EXPECT_THAT(routes, HasSubstr("default via 192.168.122.1 dev veth0 proto static"));
+  EXPECT_THAT(routes, HasSubstr("169.254.169.254 via 192.168.122.1 dev veth0 proto static"));
+  EXPECT_THAT(ip("-6 route show"), HasSubstr("default via 2001:db8:1::1 dev veth1"));
+}
+
+TEST_F(Netns, ObserveSeesWhatIpConfigured) {
+  ip("link set veth0 up");
+  ip("addr add 10.9.8.7/24 dev veth0");
+  const auto out = in_netns([] {
+    std::string text;
+    for (const auto& l : make_libnl_netlink()->observe().links) {
+      text += l.name + " " + (l.mac ? l.mac->to_string() : "-") + (l.up ? " up" : " down") +
+              " mtu " + std::to_string(l.mtu);
+      for (const auto& a : l.addresses) text += " " + to_string(a);
+      for (const auto& r : l.routes) text += " [" + to_string(r) + "]";
+      text += "\n";
+    }
+    return text;
+  });
+  EXPECT_THAT(out, HasSubstr("lo - down mtu 65536\n"));
+  EXPECT_THAT(out, HasSubstr("veth0 02:00:c0:a8:7a:0a up mtu 1500 10.9.8.7/24"));
+  EXPECT_THAT(out, HasSubstr("[10.9.8.0/24]"));
+  EXPECT_THAT(out, HasSubstr("veth1 02:00:c0:a8:7b:0a down mtu 1500\n"));
+}
+
+TEST_F(Netns, ExistsIsSuccessAndOtherErrorsNameTheOperation) {
+  const auto out = in_netns([] {
+    auto nl = make_libnl_netlink();
+    int veth0 = 0;
+    for (const auto& l : nl->observe().links) {
+      if (l.name == "veth0") veth0 = l.ifindex;
+    }
+    Operation add;
+    add.kind = OperationKind::AddAddress;
+    add.ifindex = veth0;
+    add.ifname = "veth0";
+    add.address = InterfaceAddress{core::Ipv4::parse("10.1.1.1"), 24};
+    nl->apply(add);
+    nl->apply(add);  // exists: success
+    Operation bad = add;
+    bad.ifindex = 999999;
+    bad.ifname = "ghost";
+    try {
+      nl->apply(bad);
+      return std::string("no error for a missing link");
+    } catch (const Error& e) {
+      return std::string("ok ") + e.what();
+    }
+  });
+  EXPECT_THAT(out, HasSubstr("ok addr add 10.1.1.1/24 dev ghost: "));
+}
+
+// The whole `local` stage from a genisoimage context ISO, twice: the second run changes
+// nothing and says so.
+TEST_F(Netns, LocalStageFromIsoTwice) {
+  if (!testing::have_program("genisoimage")) GTEST_SKIP() << "genisoimage is not installed";
+  testing::TempDir dir;
+  const auto iso = testing::make_iso(
+      dir, {{"context.sh",
+             "ETH0_MAC='02:00:c0:a8:7a:0a'\nETH1_MAC='02:00:c0:a8:7b:0a'\n"
+             "ETH1_METHOD='skip'\nUSER_DATA='%%%'\nUSER_DATA_ENCODING='base64'\n"}});
+  const std::vector<std::string> args = {"local", "--root", dir.path().string(), "--context-device",
+                                         iso.string()};
+  const auto out = in_netns([&] {
+    std::ostringstream o1, e1, o2, e2;
+    const int rc1 = run_cli(args, o1, e1);
+    const int rc2 = run_cli(args, o2, e2);
+    return std::to_string(rc1) + o1.str() + e1.str() + "--\n" + std::to_string(rc2) + o2.str() +
+           e2.str();
+  });
+  EXPECT_THAT(out, HasSubstr("0  network: link set veth0 up\n"
+                             "  network: addr add 192.168.122.10/24 dev veth0\n"
+                             "  network: route add default via 192.168.122.1 dev veth0\n"
+                             "cloudtwin-agent local: context-cd"));
+  EXPECT_THAT(out, HasSubstr("--\n0  network: already configured\n"));
+  EXPECT_THAT(ip("-o link show dev veth1"), HasSubstr("state DOWN")) << "METHOD=skip";
+  EXPECT_THAT(testing::read_text(dir.path() / "var/lib/cloudtwin-agent/status.json"),
+              HasSubstr("\"local\""));
+}
+
+}  // namespace
+}  // namespace cloudtwin::agent

@@ -1,0 +1,32 @@
+#pragma once
+// Settings of cloudtwin-metadata: built-in defaults, then /etc/cloudtwin/metadata.conf
+// (INI), then command-line flags. Pure: the caller reads the file.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cloudtwin/metadata/server.hpp"
+
+namespace cloudtwin::metadata {
+
+inline constexpr const char* kDefaultConfigFile = "/etc/cloudtwin/metadata.conf";
+
+struct Config {
+  std::vector<ListenSpec> listen = {{"169.254.169.254", 80, ""}, {"fd00:ec2::254", 80, ""}};
+  std::string instances_dir = "/var/lib/cloudtwin/instances";
+  std::string identity_key = "/var/lib/cloudtwin/metadata/identity.key";
+  std::string identity_cert = "/var/lib/cloudtwin/metadata/identity.crt";
+  bool access_log = false;
+  unsigned threads = 1;
+};
+
+// Applies "[section] key = value" lines ('#' and ';' start comments). Known keys:
+// [server] listen (space-separated ListenSpecs), instances_dir, access_log, threads;
+// [identity] key, cert. Keys this build does not use yet (libvirt_uri, [imds] ...)
+// are accepted; unknown keys come back as warnings "source:line: ...".
+// Throws Error(InvalidArgument) with source:line for a malformed line or value.
+std::vector<std::string> apply_ini(Config& config, std::string_view text,
+                                   const std::string& source);
+
+}  // namespace cloudtwin::metadata

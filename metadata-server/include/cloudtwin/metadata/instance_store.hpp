@@ -1,0 +1,79 @@
+#pragma once
+// Who is asking: (listener, source address) -> the one instance served there.
+// Nothing in a request header takes part in the choice.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cloudtwin/metadata/tree.hpp"
+
+namespace cloudtwin::metadata {
+
+using LogSink = std::function<void(const std::string&)>;
+
+class InstanceStore {
+ public:
+  virtual ~InstanceStore() = default;
+  // `listener` is the device a listener is bound to ("" when unbound); `address` the
+  // caller's source address in canonical text form. Null when nobody is served there.
+  virtual std::shared_ptr<const ServedInstance> find(std::string_view listener,
+                                                     std::string_view address) = 0;
+};
+
+// Index of served records by (network, address). A record with an empty `network`
+// is served on every listener. An address claimed twice on one network is served to
+// nobody: answering with the wrong VM's data is worse than answering 404.
+class InstanceIndex {
+ public:
+  // Returns messages about conflicts (for the log).
+  std::vector<std::string> build(const std::vector<std::shared_ptr<const ServedInstance>>& served);
+  std::shared_ptr<const ServedInstance> find(std::string_view listener,
+                                             std::string_view address) const;
+  std::size_t size() const noexcept { return count_; }
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const ServedInstance>, std::less<>>
+      by_key_;
+  std::size_t count_ = 0;
+};
+
+// One JSON record per file (*.json) in a directory. Rescans at most once per
+// `min_interval` (cheap: one stat per file, files re-parsed only when their size or
+// mtime changed). A corrupt file is logged once and skipped; the others are served.
+class DirectoryInstanceStore : public InstanceStore {
+ public:
+  DirectoryInstanceStore(std::filesystem::path dir, const IdentitySigner* signer, LogSink log,
+                         std::chrono::milliseconds min_interval = std::chrono::seconds(1));
+
+  std::shared_ptr<const ServedInstance> find(std::string_view listener,
+                                             std::string_view address) override;
+  void reload();  // rescan now
+  std::size_t size() const;
+
+ private:
+  struct FileState {
+    std::filesystem::file_time_type mtime;
+    std::uintmax_t size = 0;
+    std::shared_ptr<const ServedInstance> served;  // null when the file is bad
+  };
+  void rescan_locked();
+
+  std::filesystem::path dir_;
+  const IdentitySigner* signer_;
+  LogSink log_;
+  std::chrono::milliseconds min_interval_;
+  mutable std::mutex mutex_;
+  std::chrono::steady_clock::time_point last_scan_{};
+  bool scanned_ = false;
+  std::map<std::string, FileState> files_;
+  std::shared_ptr<const InstanceIndex> index_;
+};
+
+}  // namespace cloudtwin::metadata

@@ -1,0 +1,58 @@
+#pragma once
+// Adapter: HTTP/1.1 (keep-alive) over Boost.Beast + Asio. Only I/O lives here: each
+// request is mapped to (listener device, source address) -> instance through the
+// InstanceStore and answered by the Handler.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloudtwin/metadata/handler.hpp"
+#include "cloudtwin/metadata/instance_store.hpp"
+
+namespace cloudtwin::metadata {
+
+struct ListenSpec {
+  std::string address;  // "169.254.169.254", "fd00:ec2::254"
+  std::uint16_t port = 80;
+  std::string device;  // bind to this interface (SO_BINDTODEVICE); "" = any
+
+  // "ADDR:PORT", "[V6]:PORT", optionally followed by "@DEVICE".
+  // Throws Error(InvalidArgument) saying what is wrong.
+  static ListenSpec parse(std::string_view text);
+  std::string to_string() const;
+  bool operator==(const ListenSpec&) const = default;
+};
+
+struct ServerOptions {
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  std::size_t header_limit = 8 * 1024;  // past it: 431
+  std::size_t body_limit = 4 * 1024;    // past it: 413
+  bool access_log = false;              // method, path, status, source; never headers
+  std::function<Clock::time_point()> now = [] { return Clock::now(); };
+};
+
+class Server {
+ public:
+  // Binds every listener (throws Error(System) naming the address on failure).
+  Server(const std::vector<ListenSpec>& listen, InstanceStore& store, const Handler& handler,
+         LogSink log, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound addresses, with the port the kernel chose for port 0.
+  std::vector<ListenSpec> bound() const;
+  // Serves until stop() (or SIGINT/SIGTERM when handle_signals), on `threads` threads.
+  void run(unsigned threads = 1, bool handle_signals = false);
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cloudtwin::metadata

@@ -1,0 +1,56 @@
+#pragma once
+// IMDSv2 session tokens: 32 random bytes, base64url, bound to the instance that asked
+// for them, valid for the TTL it asked for. Tokens are secrets: never logged.
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace cloudtwin::metadata {
+
+using Clock = std::chrono::steady_clock;
+
+// Source of unguessable bytes; the production one reads the OS CSPRNG.
+class Random {
+ public:
+  virtual ~Random() = default;
+  virtual void fill(std::span<std::uint8_t> out) = 0;
+};
+
+// Base64url without padding (RFC 4648 section 5).
+std::string base64url(std::span<const std::uint8_t> bytes);
+
+class TokenService {
+ public:
+  static constexpr int kMinTtl = 1;
+  static constexpr int kMaxTtl = 21600;
+
+  explicit TokenService(Random& random) : random_(random) {}
+
+  std::string issue(const std::string& instance_id, std::chrono::seconds ttl,
+                    Clock::time_point now);
+  // Seconds left (rounded up) when `token` was issued to `instance_id` and has not
+  // expired at `now`; nullopt otherwise.
+  std::optional<std::chrono::seconds> check(std::string_view token, const std::string& instance_id,
+                                            Clock::time_point now);
+  std::size_t size() const;
+
+ private:
+  struct Grant {
+    std::string instance_id;
+    Clock::time_point expires;
+  };
+  void purge_expired(Clock::time_point now);
+
+  Random& random_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Grant> grants_;
+  std::size_t issued_since_purge_ = 0;
+};
+
+}  // namespace cloudtwin::metadata

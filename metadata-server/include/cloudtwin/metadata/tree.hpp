@@ -1,0 +1,76 @@
+#pragma once
+// The EC2 metadata tree of one instance, built once per record and then only read.
+// Listings are written exactly as EC2 writes them: entries separated by LF, no final
+// LF, subtrees with a trailing '/', sorted by name; public-keys/ lists "0=name".
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cloudtwin/metadata/instance.hpp"
+
+namespace cloudtwin::metadata {
+
+// The API versions EC2 lists at "/", oldest first, "latest" last. All are served
+// with the same tree (EC2 hides a few newer categories under old versions; no
+// client we know depends on that).
+const std::vector<std::string>& api_versions();
+bool is_api_version(std::string_view name);
+
+enum class IdentityFormat { Signature, Pkcs7, Rsa2048 };
+
+// Signs the instance identity document with the host's key. Lives here because the
+// tree uses it; the OpenSSL implementation is an adapter (openssl_signer.hpp).
+class IdentitySigner {
+ public:
+  virtual ~IdentitySigner() = default;
+  // Base64 text as EC2 serves it (lines of 64 characters, no PEM armour).
+  virtual std::string sign(IdentityFormat format, std::string_view document) const = 0;
+};
+
+// The instance identity document, formatted as EC2 formats it ("key" : value).
+std::string identity_document(const Instance& instance);
+
+// JSON string literal with quotes, escaping as RFC 8259 requires.
+std::string json_quote(std::string_view text);
+
+class MetadataTree {
+ public:
+  enum class Kind { NotFound, Leaf, Directory };
+  struct Entry {
+    Kind kind = Kind::NotFound;
+    std::string body;  // the value, or the listing
+  };
+
+  // Adds a leaf at "a/b/c" (no leading or trailing slash), creating directories.
+  void put(std::string_view path, std::string value);
+  // Replaces a directory's computed listing (public-keys/ and the version root).
+  void put_listing(std::string_view dir_path, std::string listing);
+  // Computes listings; call once after the last put.
+  void finish();
+
+  // Looks up a path relative to a version root ("" = the root, "meta-data/",
+  // "meta-data/ami-id"). One trailing '/' is ignored; empty segments, "." and ".."
+  // never match anything.
+  const Entry& find(std::string_view path) const;
+
+ private:
+  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, std::string> listing_overrides_;
+};
+
+// What the server keeps per record: the record and its tree.
+struct ServedInstance {
+  Instance instance;
+  MetadataTree tree;
+};
+
+// Builds the full tree (meta-data/, dynamic/, user-data). `signer` may be null: the
+// identity document is then served without signatures.
+MetadataTree build_tree(const Instance& instance, const IdentitySigner* signer);
+
+std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer);
+
+}  // namespace cloudtwin::metadata

@@ -1,0 +1,155 @@
+#include "cloudtwin/metadata/config.hpp"
+
+#include <charconv>
+#include <set>
+
+#include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/mac_ip.hpp"
+
+namespace cloudtwin::metadata {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string> words(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const auto start = s.find_first_not_of(" \t", pos);
+    if (start == std::string_view::npos) break;
+    const auto end = s.find_first_of(" \t", start);
+    out.emplace_back(
+        s.substr(start, end == std::string_view::npos ? s.size() - start : end - start));
+    pos = end == std::string_view::npos ? s.size() : end;
+  }
+  return out;
+}
+
+bool parse_bool(std::string_view v, bool& out) {
+  if (v == "true" || v == "yes" || v == "on" || v == "1") return out = true, true;
+  if (v == "false" || v == "no" || v == "off" || v == "0") return out = false, true;
+  return false;
+}
+
+}  // namespace
+
+ListenSpec ListenSpec::parse(std::string_view text) {
+  const auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::InvalidArgument,
+                 "listen address '" + std::string(text) + "': " + why +
+                     " (expected ADDR:PORT, [IPV6]:PORT, optionally @DEVICE)");
+  };
+  ListenSpec spec;
+  std::string_view rest = text;
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    spec.device = std::string(rest.substr(at + 1));
+    rest = rest.substr(0, at);
+    if (spec.device.empty() || spec.device.size() > 15) throw bad("bad device name");
+  }
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+      throw bad("missing ']:' after the IPv6 address");
+    }
+    spec.address = std::string(rest.substr(1, close - 1));
+    port = rest.substr(close + 2);
+    try {
+      spec.address = core::Ipv6::parse(spec.address).to_string();
+    } catch (const Error&) {
+      throw bad("not an IPv6 address");
+    }
+  } else {
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos) throw bad("missing ':PORT'");
+    spec.address = std::string(rest.substr(0, colon));
+    port = rest.substr(colon + 1);
+    try {
+      spec.address = core::Ipv4::parse(spec.address).to_string();
+    } catch (const Error&) {
+      throw bad("not an IPv4 address (put IPv6 addresses in brackets)");
+    }
+  }
+  unsigned value = 0;
+  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value > 65535) {
+    throw bad("port must be a number 0-65535");
+  }
+  spec.port = static_cast<std::uint16_t>(value);
+  return spec;
+}
+
+std::string ListenSpec::to_string() const {
+  std::string out = address.find(':') != std::string::npos ? "[" + address + "]" : address;
+  out += ":" + std::to_string(port);
+  if (!device.empty()) out += "@" + device;
+  return out;
+}
+
+std::vector<std::string> apply_ini(Config& config, std::string_view text,
+                                   const std::string& source) {
+  static const std::set<std::string> ignored = {"server.libvirt_uri", "imds.token_ttl_max",
+                                                "imds.default_hop_limit", "imds.allow_imdsv1"};
+  std::vector<std::string> warnings;
+  std::string section;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const auto line = trim(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    const auto where = source + ":" + std::to_string(line_no) + ": ";
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+    if (line.front() == '[') {
+      if (line.back() != ']')
+        throw Error(ErrorCode::InvalidArgument, where + "section header without ']'");
+      section = std::string(trim(line.substr(1, line.size() - 2)));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos)
+      throw Error(ErrorCode::InvalidArgument, where + "expected 'key = value'");
+    const auto key = section + "." + std::string(trim(line.substr(0, eq)));
+    const auto value = std::string(trim(line.substr(eq + 1)));
+    const auto bad = [&](const std::string& why) {
+      return Error(ErrorCode::InvalidArgument, where + key + ": " + why);
+    };
+    if (key == "server.listen") {
+      config.listen.clear();
+      try {
+        for (const auto& w : words(value)) config.listen.push_back(ListenSpec::parse(w));
+      } catch (const Error& e) {
+        throw bad(e.what());
+      }
+    } else if (key == "server.instances_dir" || key == "server.records_dir") {
+      config.instances_dir = value;
+    } else if (key == "server.access_log") {
+      if (!parse_bool(value, config.access_log)) throw bad("expected true or false");
+    } else if (key == "server.threads") {
+      unsigned n = 0;
+      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || ptr != value.data() + value.size() || n == 0 || n > 256) {
+        throw bad("expected a number of threads 1-256");
+      }
+      config.threads = n;
+    } else if (key == "identity.key") {
+      config.identity_key = value;
+    } else if (key == "identity.cert") {
+      config.identity_cert = value;
+    } else if (!ignored.count(key)) {
+      warnings.push_back(where + "unknown key '" + key + "' ignored");
+    }
+  }
+  return warnings;
+}
+
+}  // namespace cloudtwin::metadata

@@ -1,0 +1,187 @@
+#include "cloudtwin/metadata/handler.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace cloudtwin::metadata {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<std::string_view> find_header(
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (iequals(k, name)) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+// Strict decimal 1..21600: no sign, no spaces inside, no leading '+'.
+std::optional<int> parse_ttl(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (text.empty() || text.size() > 6) return std::nullopt;
+  int value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value < TokenService::kMinTtl || value > TokenService::kMaxTtl) return std::nullopt;
+  return value;
+}
+
+Response text(std::string body) {
+  Response r;
+  r.headers.emplace_back("Content-Type", "text/plain");
+  r.body = std::move(body);
+  return r;
+}
+
+struct Target {
+  bool root = false;    // "/"
+  std::string version;  // first segment
+  std::string rest;     // after "/<version>/", may be empty
+};
+
+std::optional<Target> split_target(std::string_view target) {
+  const auto q = target.find_first_of("?#");
+  if (q != std::string_view::npos) target = target.substr(0, q);
+  if (target.empty() || target.front() != '/') return std::nullopt;
+  target.remove_prefix(1);
+  Target t;
+  if (target.empty()) {
+    t.root = true;
+    return t;
+  }
+  const auto slash = target.find('/');
+  t.version = std::string(target.substr(0, slash));
+  if (slash != std::string_view::npos) t.rest = std::string(target.substr(slash + 1));
+  return t;
+}
+
+std::string versions_listing() {
+  std::string out;
+  for (const auto& v : api_versions()) {
+    if (!out.empty()) out += '\n';
+    out += v;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  return find_header(headers, name);
+}
+
+std::optional<std::string_view> Response::header(std::string_view name) const {
+  return find_header(headers, name);
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+  }
+}
+
+Response error_response(int status) {
+  Response r;
+  r.status = status;
+  const std::string title = std::to_string(status) + " - " + std::string(reason_phrase(status));
+  r.headers.emplace_back("Content-Type", "text/html");
+  r.body =
+      "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n"
+      "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\"\n"
+      "\t\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n"
+      "<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en\">\n"
+      " <head>\n  <title>" +
+      title +
+      "</title>\n </head>\n"
+      " <body>\n  <h1>" +
+      title + "</h1>\n </body>\n</html>\n";
+  return r;
+}
+
+Response Handler::handle(const Request& request, const ServedInstance* caller,
+                         Clock::time_point now) const {
+  if (caller == nullptr) return error_response(404);
+  if (caller->instance.options.http_endpoint == HttpEndpoint::Disabled) return error_response(403);
+  if (request.method == "PUT") return put_token(request, *caller, now);
+  if (request.method == "GET" || request.method == "HEAD") return get(request, *caller, now);
+  auto r = error_response(405);
+  r.headers.emplace_back("Allow", "GET, HEAD, PUT");
+  return r;
+}
+
+Response Handler::put_token(const Request& request, const ServedInstance& caller,
+                            Clock::time_point now) const {
+  // A PUT relayed by a proxy is how SSRF reaches IMDS; EC2 refuses it.
+  if (request.header("X-Forwarded-For")) return error_response(403);
+  const auto target = split_target(request.target);
+  if (!target || target->version != "latest" || target->rest != "api/token")
+    return error_response(403);
+  const auto ttl_text = request.header(kTokenTtlHeader);
+  const auto ttl = ttl_text ? parse_ttl(*ttl_text) : std::nullopt;
+  if (!ttl) return error_response(400);
+  auto r = text(tokens_.issue(caller.instance.instance_id, std::chrono::seconds(*ttl), now));
+  r.headers.emplace_back(std::string(kTokenTtlHeader), std::to_string(*ttl));
+  r.ip_ttl = caller.instance.options.hop_limit;
+  return r;
+}
+
+Response Handler::get(const Request& request, const ServedInstance& caller,
+                      Clock::time_point now) const {
+  std::optional<std::chrono::seconds> left;
+  if (const auto token = request.header(kTokenHeader)) {
+    left = tokens_.check(*token, caller.instance.instance_id, now);
+    if (!left) return error_response(401);  // a bad token is refused even when optional
+  } else if (caller.instance.options.http_tokens == HttpTokens::Required) {
+    return error_response(401);
+  }
+  const auto target = split_target(request.target);
+  if (!target) return error_response(400);
+  Response r;
+  if (target->root) {
+    r = text(versions_listing());
+  } else if (!is_api_version(target->version)) {
+    r = error_response(404);
+  } else if (target->rest == "api/token") {
+    r = error_response(405);
+    r.headers.emplace_back("Allow", "PUT");
+  } else {
+    const auto& entry = caller.tree.find(target->rest);
+    r = entry.kind == MetadataTree::Kind::NotFound ? error_response(404) : text(entry.body);
+  }
+  if (left) r.headers.emplace_back(std::string(kTokenTtlHeader), std::to_string(left->count()));
+  if (request.method == "HEAD") r.body.clear();
+  return r;
+}
+
+}  // namespace cloudtwin::metadata

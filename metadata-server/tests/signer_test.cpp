@@ -1,0 +1,116 @@
+#include "cloudtwin/metadata/openssl_signer.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cloudtwin/core/error.hpp"
+#include "test_support.hpp"
+
+namespace cloudtwin::metadata {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SignerTest : public ::testing::Test {
+ protected:
+  fs::path dir = fs::temp_directory_path() / ("cloudtwin-signer-" + std::to_string(::getpid()));
+  void SetUp() override { fs::remove_all(dir); }
+  void TearDown() override { fs::remove_all(dir); }
+};
+
+X509* read_cert(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  return cert;
+}
+
+std::string verify_pkcs7(const std::string& base64, X509* cert) {
+  const std::string pem = "-----BEGIN PKCS7-----\n" + base64 + "\n-----END PKCS7-----\n";
+  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  PKCS7* p7 = PEM_read_bio_PKCS7(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  if (!p7) return "<unparseable>";
+  STACK_OF(X509)* certs = sk_X509_new_null();
+  sk_X509_push(certs, cert);
+  BIO* out = BIO_new(BIO_s_mem());
+  const int ok = PKCS7_verify(p7, certs, nullptr, nullptr, out, PKCS7_NOVERIFY);
+  std::string content(BIO_ctrl_pending(out), '\0');
+  BIO_read(out, content.data(), static_cast<int>(content.size()));
+  BIO_free(out);
+  sk_X509_free(certs);
+  PKCS7_free(p7);
+  return ok == 1 ? content : "<bad signature>";
+}
+
+TEST_F(SignerTest, GeneratesKeyPairAndSignaturesVerify) {
+  const auto signer = OpenSslIdentitySigner::load_or_create(dir / "k" / "id.key", dir / "id.crt");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "k" / "id.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  const auto doc = identity_document(testing::sample_instance());
+  X509* cert = read_cert(signer->certificate_pem());
+  ASSERT_NE(cert, nullptr);
+  for (const auto format : {IdentityFormat::Pkcs7, IdentityFormat::Rsa2048}) {
+    const auto b64 = signer->sign(format, doc);
+    EXPECT_EQ(b64.find("-----"), std::string::npos);
+    EXPECT_EQ(verify_pkcs7(b64, cert), doc);
+    EXPECT_EQ(verify_pkcs7(signer->sign(format, doc + " "), cert), doc + " ");
+  }
+
+  // signature: RSA-SHA256 over the document, base64.
+  const auto sig_b64 = signer->sign(IdentityFormat::Signature, doc);
+  std::string compact;
+  for (const char c : sig_b64)
+    if (c != '\n') compact += c;
+  std::string sig(compact.size(), '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(sig.data()),
+                                reinterpret_cast<const unsigned char*>(compact.data()),
+                                static_cast<int>(compact.size()));
+  ASSERT_EQ(n, 258);  // 256 bytes + 2 padding zeros from the decoder
+  sig.resize(256);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, X509_get0_pubkey(cert));
+  EXPECT_EQ(EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                             reinterpret_cast<const unsigned char*>(doc.data()), doc.size()),
+            1);
+  EVP_MD_CTX_free(ctx);
+  X509_free(cert);
+
+  // Loads the same pair on the next start.
+  const auto again = OpenSslIdentitySigner::load_or_create(dir / "k" / "id.key", dir / "id.crt");
+  EXPECT_EQ(again->certificate_pem(), signer->certificate_pem());
+}
+
+TEST_F(SignerTest, HalfAPairIsAnError) {
+  OpenSslIdentitySigner::load_or_create(dir / "id.key", dir / "id.crt");
+  fs::remove(dir / "id.crt");
+  try {
+    OpenSslIdentitySigner::load_or_create(dir / "id.key", dir / "id.crt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("id.crt is missing"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SignerTest, TreeServesSignatures) {
+  const auto signer = OpenSslIdentitySigner::load_or_create(dir / "id.key", dir / "id.crt");
+  const auto tree = build_tree(testing::sample_instance(), signer.get());
+  EXPECT_EQ(tree.find("dynamic/instance-identity/").body, "document\npkcs7\nrsa2048\nsignature");
+  X509* cert = read_cert(signer->certificate_pem());
+  EXPECT_EQ(verify_pkcs7(tree.find("dynamic/instance-identity/rsa2048").body, cert),
+            tree.find("dynamic/instance-identity/document").body);
+  X509_free(cert);
+}
+
+}  // namespace
+}  // namespace cloudtwin::metadata
