@@ -71,19 +71,24 @@ if [[ -z $kernel_pkg ]]; then
 fi
 if [[ -z $kernel_pkg ]]; then
   # Offline and without apt lists: reuse whatever was downloaded before.
-  cached=$(ls "$OUTDIR"/cache/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -n1 || true)
+  cached=$(find "$OUTDIR/cache" -maxdepth 1 -name 'linux-image-6.1.0-*-amd64_*.deb' | sort -V | tail -n1)
   [[ -n $cached ]] || die "cannot find the kernel package: 'apt-cache depends linux-image-amd64' names no linux-image-6.1.0-*-amd64 (run apt-get update) and OUTDIR/cache has none"
   kernel_pkg=$(basename "$cached" | cut -d_ -f1)
 fi
 kver=${kernel_pkg#linux-image-}
 
-deb=$(ls "$OUTDIR"/cache/"${kernel_pkg}"_*.deb 2>/dev/null | head -n1 || true)
+cached_deb() { find "$OUTDIR/cache" -maxdepth 1 -name "${kernel_pkg}_*.deb" | head -n1; }
+deb=$(cached_deb)
 if [[ -z $deb ]]; then
   echo "build-tiny-guest: downloading $kernel_pkg"
-  (cd "$OUTDIR/cache" && apt-get download -q "$kernel_pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) ||
-    true
-  deb=$(ls "$OUTDIR"/cache/"${kernel_pkg}"_*.deb 2>/dev/null | head -n1 || true)
-  [[ -n $deb ]] || die "apt-get download $kernel_pkg failed"
+  # apt-get warns that _apt cannot write to OUTDIR; the download is fine.
+  (cd "$OUTDIR/cache" && apt-get download -q "$kernel_pkg" 2>&1 |
+    grep -v '^W: Download is performed unsandboxed' >&2) || true
+  deb=$(cached_deb)
+  [[ -n $deb ]] || die "apt-get download $kernel_pkg failed (network? apt-get update?)"
+  # A new kernel ABI replaces the old one: drop the previous package and its extraction.
+  find "$OUTDIR/cache" -mindepth 1 -maxdepth 1 \( -name 'linux-image-*.deb' -o -name '6.1.0-*' \) \
+    ! -name "$(basename "$deb")" ! -name "$kver" -exec rm -rf {} +
 fi
 
 # --- modules, in the order /init loads them (see TESTBED.md) ---
@@ -95,8 +100,12 @@ MODULES="$NET_MODULES $DISK_MODULES"
 agent_libs=()
 if [[ -n $AGENT ]]; then
   # "libx.so => /path (0x..)" and "/lib64/ld-linux-x86-64.so.2 (0x..)"; skip linux-vdso.
-  mapfile -t agent_libs < <(ldd "$AGENT" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)
-  ((${#agent_libs[@]})) || die "ldd $AGENT listed no libraries (is it a static binary? then it is fine to patch this check)"
+  # A static agent has none ("not a dynamic executable") and needs none.
+  mapfile -t agent_libs < <(ldd "$AGENT" 2>/dev/null |
+    awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)
+  if ldd "$AGENT" 2>&1 | grep -q 'not found'; then
+    die "--agent $AGENT: ldd cannot resolve all its libraries: $(ldd "$AGENT" 2>&1 | grep 'not found' | tr -s '\n\t' '  ')"
+  fi
 fi
 stamp=$({
   sha256sum "$SCRIPT" "$BUSYBOX"
@@ -110,14 +119,14 @@ if [[ -f $OUTDIR/stamp && $(cat "$OUTDIR/stamp") == "$stamp" && -f $OUTDIR/vmlin
 fi
 rm -f "$OUTDIR/stamp"
 
-# --- extract only the kernel and the modules we need (a full dpkg-deb -x takes ~8 s) ---
+# --- extract only the kernel and the ~20 files the initramfs needs (the cache stays ~10 MB) ---
 kdir=$OUTDIR/cache/$kver
 if [[ ! -f $kdir/.done ]]; then
   rm -rf "$kdir"
   mkdir -p "$kdir"
-  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kdir" --wildcards \
-    "./boot/vmlinuz-$kver" "./lib/modules/$kver/modules.*" \
-    $(for m in $MODULES; do printf './lib/modules/%s/kernel/*/%s.ko* ' "$kver" "$m"; done)
+  members=("./boot/vmlinuz-$kver" "./lib/modules/$kver/modules.*")
+  for m in $MODULES; do members+=("./lib/modules/$kver/kernel/*/$m.ko*"); done
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kdir" --wildcards "${members[@]}"
   touch "$kdir/.done"
 fi
 modroot=$kdir/lib/modules/$kver
@@ -242,7 +251,7 @@ if has_flag cloudtwin.agent=1 && [ -x /usr/sbin/cloudtwin-agent ]; then
   cloudtwin-agent local || say "cloudtwin-agent local exited $?"
   cloudtwin-agent final || say "cloudtwin-agent final exited $?"
   echo "=== CLOUDTWIN-STATUS-BEGIN ==="
-  cloudtwin-agent status --json
+  cloudtwin-agent status
   echo
   echo "=== CLOUDTWIN-STATUS-END ==="
   echo "CLOUDTWIN-BOOT-SECONDS=$(uptime_s)"

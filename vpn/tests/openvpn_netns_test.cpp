@@ -1,0 +1,270 @@
+// Real OpenVPN (Debian's 2.6) between network namespaces, driven by the configs that
+// `cloudtwin vpn` generates. Namespaces:
+//   host      LAN bridge br0 (192.168.77.1/24) + the OpenVPN server, whose tap joins br0;
+//   local-vm  192.168.77.10 on a veth in br0;
+//   remote-vm reaches host only over a veth standing for the internet (198.51.100.0/30).
+// All traffic stays inside these namespaces; they and the processes are removed by RAII.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "cloudtwin/vpn/cli.hpp"
+#include "cloudtwin/vpn/files.hpp"
+#include "cloudtwin/vpn/pki.hpp"
+#include "cloudtwin/vpn/service.hpp"
+#include "test_support.hpp"
+
+extern char** environ;
+
+namespace cloudtwin::vpn {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Starts argv with stdout and stderr sent to `log_path` (or /dev/null).
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const auto out = log_path.empty() ? std::string("/dev/null") : log_path;
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+int run(const std::vector<std::string>& argv, const std::string& log_path = "") {
+  const pid_t pid = spawn(argv, log_path);
+  if (pid < 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A child process stopped (TERM, then KILL) on destruction.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log_path)
+      : pid_(spawn(argv, log_path)) {}
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process() { stop(); }
+  bool started() const { return pid_ > 0; }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 50; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+class Netns {
+ public:
+  explicit Netns(std::string name) : name_(std::move(name)) {
+    ok_ = run({"ip", "netns", "add", name_}) == 0;
+  }
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+  ~Netns() {
+    if (ok_) run({"ip", "netns", "del", name_});
+  }
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+  // `ip -n NAME args...`
+  int ip(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"ip", "-n", name_});
+    return run(args);
+  }
+  std::vector<std::string> exec(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"ip", "netns", "exec", name_});
+    return args;
+  }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return done();
+}
+
+std::string skip_reason() {
+  if (::geteuid() != 0) return "needs root to create network namespaces";
+  if (::access("/usr/sbin/openvpn", X_OK) != 0) return "/usr/sbin/openvpn is not installed";
+  if (::access("/bin/busybox", X_OK) != 0) return "/bin/busybox is not installed (for ping)";
+  if (::access("/dev/net/tun", R_OK | W_OK) != 0) return "/dev/net/tun is not available";
+  if (run({"ip", "-V"}) != 0) return "iproute2's ip is not on PATH";
+  return "";
+}
+
+constexpr const char* kDone = "Initialization Sequence Completed";
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// `profile` with its <cert> and <key> replaced by a client certificate from another CA.
+std::string with_foreign_cert(const std::string& profile) {
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  const auto other_ca = make_ca("some other CA", {now, 30});
+  const auto other = make_client_cert(other_ca, "vm-foreign", {now, 30});
+  auto text = profile;
+  const auto swap = [&](const std::string& tag, const std::string& body) {
+    const auto old = test::inline_block(text, tag);
+    text.replace(text.find(old), old.size(), body);
+  };
+  swap("cert", other.cert_pem);
+  swap("key", other.key_pem);
+  return text;
+}
+
+class OpenVpnNetns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const auto reason = skip_reason(); !reason.empty()) GTEST_SKIP() << reason;
+    const auto suffix = std::to_string(::getpid());
+    host.emplace("ctvpn-host-" + suffix);
+    local.emplace("ctvpn-local-" + suffix);
+    remote.emplace("ctvpn-remote-" + suffix);
+    ASSERT_TRUE(host->ok() && local->ok() && remote->ok()) << "ip netns add failed";
+    const std::vector<std::vector<std::string>> host_cmds{
+        {"link", "set", "lo", "up"},
+        {"link", "add", "br0", "type", "bridge"},
+        {"addr", "add", "192.168.77.1/24", "dev", "br0"},
+        {"link", "set", "br0", "up"},
+        {"link", "add", "wan0", "type", "veth", "peer", "name", "wan0", "netns", remote->name()},
+        {"addr", "add", "198.51.100.1/30", "dev", "wan0"},
+        {"link", "set", "wan0", "up"},
+        {"link", "add", "vm0", "type", "veth", "peer", "name", "eth0", "netns", local->name()},
+        {"link", "set", "vm0", "master", "br0", "up"},
+    };
+    for (const auto& c : host_cmds) {
+      ASSERT_EQ(host->ip(c), 0) << c[0] << " " << c[1] << " " << c[2];
+    }
+    ASSERT_EQ(remote->ip({"link", "set", "lo", "up"}), 0);
+    ASSERT_EQ(remote->ip({"addr", "add", "198.51.100.2/30", "dev", "wan0"}), 0);
+    ASSERT_EQ(remote->ip({"link", "set", "wan0", "up"}), 0);
+    ASSERT_EQ(local->ip({"addr", "add", "192.168.77.10/24", "dev", "eth0"}), 0);
+    ASSERT_EQ(local->ip({"link", "set", "eth0", "up"}), 0);
+  }
+
+  std::string cli(std::vector<std::string> args) {
+    args.push_back("--state-dir=" + state);
+    std::ostringstream out, err;
+    const int rc = run_cli(args, out, err);
+    if (rc != 0) ADD_FAILURE() << args[0] << ": " << err.str();
+    return out.str();
+  }
+
+  static bool ping_once(const Netns& from, const std::string& to) {
+    return run(from.exec({"busybox", "ping", "-c", "1", "-W", "1", to})) == 0;
+  }
+  static bool ping(const Netns& from, const std::string& to) {
+    return wait_until([&] { return ping_once(from, to); }, 5s);
+  }
+
+  std::string log(const std::string& name) const {
+    return read_file_if_exists(dir.path() + "/" + name).value_or("");
+  }
+  std::string logs() const {
+    std::string text;
+    for (const auto* name : {"server.log", "client.log", "foreign.log"}) {
+      text += std::string("==== ") + name + "\n" + log(name);
+    }
+    return text;
+  }
+
+  // Declared first so that they are destroyed last, after the processes in the test body.
+  std::optional<Netns> host;
+  std::optional<Netns> local;
+  std::optional<Netns> remote;
+  test::TempDir dir;
+  std::string state = dir.path() + "/vpn";
+};
+
+TEST_F(OpenVpnNetns, RemoteVmJoinsLanAndRevokedVmIsCutAndRefused) {
+  cli({"init", "--network-cidr", "192.168.77.0/24", "--gateway", "192.168.77.1", "--bridge", "br0",
+       "--listen", "198.51.100.1:1194"});
+  cli({"issue", "vm-remote", "--ip", "192.168.77.50"});
+  const auto profile = dir.path() + "/vm-remote.ovpn";  // a copy survives the revoke
+  std::filesystem::copy_file(state + "/clients/vm-remote.ovpn", profile);
+  const auto foreign = dir.path() + "/foreign.ovpn";
+  write_file_atomic(foreign, with_foreign_cert(read_file(profile)), 0600);
+
+  Process server(host->exec({"openvpn", "--config", state + "/server.conf"}),
+                 dir.path() + "/server.log");
+  ASSERT_TRUE(server.started());
+  ASSERT_TRUE(wait_until([&] { return count(log("server.log"), kDone) == 1; }, 10s)) << logs();
+
+  // A certificate from another CA (with the right tls-crypt key) fails verification.
+  {
+    Process client(remote->exec({"openvpn", "--config", foreign}), dir.path() + "/foreign.log");
+    EXPECT_TRUE(wait_until(
+        [&] { return count(log("server.log"), "unable to get local issuer certificate") > 0; },
+        15s))
+        << logs();
+    EXPECT_EQ(count(log("foreign.log"), kDone), 0) << logs();
+  }
+
+  Process client(remote->exec({"openvpn", "--config", profile}), dir.path() + "/client.log");
+  ASSERT_TRUE(wait_until([&] { return count(log("client.log"), kDone) == 1; }, 15s)) << logs();
+  EXPECT_TRUE(ping(*remote, "192.168.77.1")) << "remote -> LAN gateway\n" << logs();
+  EXPECT_TRUE(ping(*remote, "192.168.77.10")) << "remote -> local VM\n" << logs();
+  EXPECT_TRUE(ping(*local, "192.168.77.50")) << "local VM -> remote\n" << logs();
+  // OpenVPN rewrites its status file every 10 s.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto entries = list(state);
+        return entries.size() == 1 && entries[0].connection &&
+               entries[0].connection->real_address.rfind("198.51.100.2:", 0) == 0;
+      },
+      15s))
+      << read_file_if_exists(state + "/openvpn-status.log").value_or("(no status file)");
+
+  // Revoked while connected: the session is dropped and the client's reconnect refused.
+  EXPECT_EQ(cli({"revoke", "vm-remote"}), "revoked vm-remote; its open session was dropped\n");
+  EXPECT_TRUE(wait_until([&] { return count(log("server.log"), "certificate revoked") > 0; }, 15s))
+      << logs();
+  EXPECT_TRUE(wait_until([&] { return !ping_once(*remote, "192.168.77.1"); }, 5s)) << logs();
+  EXPECT_EQ(count(log("client.log"), kDone), 1) << logs();
+}
+
+}  // namespace
+}  // namespace cloudtwin::vpn
