@@ -80,7 +80,7 @@ set(CPACK_DEBIAN_HOST_DESCRIPTION "${_host_summary}\n ${_host_description}.")
 # by the CLI to create overlay disks; the daemons are only recommended so that
 # the CLI can drive a remote libvirt (qemu+ssh://).
 set(CPACK_DEBIAN_HOST_PACKAGE_DEPENDS "qemu-utils")
-set(CPACK_DEBIAN_HOST_PACKAGE_RECOMMENDS "libvirt-daemon-system, qemu-system-x86 | qemu-system, openvpn")
+set(CPACK_DEBIAN_HOST_PACKAGE_RECOMMENDS "libvirt-daemon-system, libvirt-daemon-config-nwfilter, qemu-system-x86 | qemu-system, openvpn")
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "openvpn")
 
 # conffiles are generated from the lists above; scripts come from packaging/deb.

@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
   try {
     return cloudtwin::host::run_cli(std::vector<std::string>(argv + 1, argv + argc), std::cout,
-                                   std::cerr);
+                                    std::cerr);
   } catch (const cloudtwin::Error& e) {
     std::cerr << "cloudtwin: " << e.what() << "\n";
     return 1;

@@ -24,7 +24,7 @@ RUNTIME_TEST_PKGS=(
   qemu-system-x86 qemu-utils
   genisoimage xorriso
   openvpn openssl
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-config-nwfilter
   iptables dnsmasq-base
   cloud-init amazon-ec2-utils
   nginx-light wrk iperf3 curl

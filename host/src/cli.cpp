@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "cli_args.hpp"
+#include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/version.hpp"
 #include "cloudtwin/vpn/cli.hpp"
 
@@ -9,26 +11,104 @@ namespace cloudtwin::host {
 
 namespace {
 constexpr const char* kUsage =
-    "usage: cloudtwin [--help] [--version]\n"
+    "usage: cloudtwin [--help] [--version] [--connect URI] [--config FILE] COMMAND ...\n"
+    "       cloudtwin net create NAME --cidr A.B.C.D/N [--gateway IP] [--dns IP,...]\n"
+    "                            [--mode nat|isolated] [--json]\n"
+    "       cloudtwin net list|show NAME|delete NAME [--json]\n"
+    "       cloudtwin vm create TEMPLATE [--name NAME] [--ssh-key FILE] [--json]\n"
+    "       cloudtwin vm list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vpn ...   overlay network (see cloudtwin vpn --help)\n"
     "\n"
-    "cloudtwin: host CLI: networks, images and VMs on libvirt.\n";
+    "cloudtwin: host CLI: networks, images and VMs on libvirt.\n"
+    "TEMPLATE is OpenNebula template syntax, or YAML when it ends in .yaml/.yml.\n"
+    "--connect defaults to [libvirt] uri in /etc/cloudtwin/host.conf, else qemu:///system.\n";
+
+int usage_error(std::ostream& err, const std::string& message) {
+  err << "cloudtwin: " << message << "\n" << kUsage;
+  return 2;
+}
 }  // namespace
 
+Args parse_args(const std::vector<std::string>& args, std::size_t from,
+                const std::set<std::string>& valued, const std::set<std::string>& flags) {
+  Args a;
+  for (auto i = from; i < args.size(); ++i) {
+    const auto& s = args[i];
+    if (s.rfind("--", 0) != 0 || s == "--") {
+      a.positional.push_back(s);
+    } else if (valued.count(s) != 0) {
+      if (i + 1 >= args.size()) throw UsageError{"option " + s + " needs a value"};
+      a.options[s] = args[++i];
+    } else if (flags.count(s) != 0) {
+      a.flags.insert(s);
+    } else {
+      throw UsageError{"unknown option '" + s + "'"};
+    }
+  }
+  return a;
+}
+
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+  return run_cli(args, out, err, default_cli_env());
+}
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            const CliEnv& env) {
+  std::size_t i = 0;
+  std::string uri;
+  std::string config_path = env.config_path;
+  for (; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "--help" || a == "-h") {
+      out << kUsage;
+      return 0;
+    }
+    if (a == "--version") {
+      out << "cloudtwin " << kVersion << "\n";
+      return 0;
+    }
+    if (a == "--connect" || a == "--config") {
+      if (i + 1 >= args.size()) return usage_error(err, "option " + a + " needs a value");
+      (a == "--connect" ? uri : config_path) = args[++i];
+      continue;
+    }
+    break;
+  }
+  if (i >= args.size()) {
     out << kUsage;
     return 0;
   }
-  if (args[0] == "--version") {
-    out << "cloudtwin " << kVersion << "\n";
-    return 0;
+  const auto& command = args[i];
+  if (command == "vpn") {
+    return vpn::run_cli(
+        std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()),
+        out, err);
   }
-  if (args[0] == "vpn") {
-    return vpn::run_cli(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
+  if (command != "net" && command != "vm" && command != "image") {
+    return usage_error(err, "unknown command or option '" + command + "'");
   }
-  err << "cloudtwin: unknown command or option '" << args[0] << "'\n" << kUsage;
-  return 2;
+  if (command == "image") {
+    err << "cloudtwin: image register|list|show|delete is not implemented yet; put qcow2 base "
+           "images in "
+           "[storage] images (host.conf) and name them in DISK = [ IMAGE = ... ]\n";
+    return 1;
+  }
+  if (i + 1 >= args.size()) return usage_error(err, command + " needs a subcommand");
+  const auto verb = args[i + 1];
+  try {
+    const auto args_parsed = parse_args(
+        args, i + 2, {"--name", "--cidr", "--gateway", "--dns", "--mode", "--ssh-key"}, {"--json"});
+    CliContext ctx{env, HostConfig{}, uri, out, err};
+    if (const auto text = env.read_file(config_path))
+      ctx.config = parse_host_conf(*text, config_path);
+    if (ctx.uri.empty()) ctx.uri = ctx.config.uri;
+    return command == "net" ? run_net(verb, args_parsed, ctx) : run_vm(verb, args_parsed, ctx);
+  } catch (const UsageError& e) {
+    return usage_error(err, e.message);
+  } catch (const Error& e) {
+    err << "cloudtwin: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace cloudtwin::host

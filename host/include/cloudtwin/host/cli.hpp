@@ -1,11 +1,44 @@
 #pragma once
+#include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/host/lease.hpp"
+#include "cloudtwin/host/vm_service.hpp"
 
 namespace cloudtwin::host {
 
-// Entry point of `cloudtwin`: args exclude argv[0]. Returns the process exit code.
+// What `cloudtwin` needs from the outside world; tests replace any of it.
+struct CliEnv {
+  std::function<std::unique_ptr<Hypervisor>(const std::string& uri)> connect;
+  std::function<std::unique_ptr<IsoWriter>()> iso_writer;
+  std::function<std::unique_ptr<Storage>()> storage;
+  std::function<std::unique_ptr<Random>()> random;
+  // Contents of a file, or nullopt when it does not exist; throws Error(Io) otherwise.
+  std::function<std::optional<std::string>(const std::string& path)> read_file;
+  std::string config_path = "/etc/cloudtwin/host.conf";
+};
+
+CliEnv default_cli_env();
+
+// /etc/cloudtwin/host.conf: [libvirt] uri, domain_type; [storage] images, instances;
+// [network] mac_prefix, nwfilter ("none" disables it). Missing keys keep their defaults.
+struct HostConfig {
+  std::string uri = "qemu:///system";
+  HostSettings settings;
+};
+// Throws ParseError with line and column for a line that is not a section, a
+// key = value pair, blank or a comment, and for a bad mac_prefix.
+HostConfig parse_host_conf(std::string_view text, std::string_view source = "host.conf");
+
+// Entry point of `cloudtwin`: args exclude argv[0]. Returns the process exit code
+// (0 ok, 1 error, 2 usage).
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            const CliEnv& env);
 
 }  // namespace cloudtwin::host

@@ -1,0 +1,76 @@
+#pragma once
+// `vm create|list|show|delete` and `net create|list|show|delete` over the adapters.
+// create is plan-then-apply: every step done is recorded, and on failure the steps are
+// undone in reverse so that no domain, overlay, CD, directory or DHCP reservation is left.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cloudtwin/core/mac_ip.hpp"
+#include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/host/lease.hpp"
+#include "cloudtwin/host/network_xml.hpp"
+#include "cloudtwin/host/template.hpp"
+#include "cloudtwin/host/vm_plan.hpp"
+
+namespace cloudtwin::host {
+
+struct HostSettings {
+  std::string images_dir = "/var/lib/cloudtwin/images";
+  std::string instances_dir = "/var/lib/cloudtwin/instances";
+  core::MacPrefix mac_prefix;
+  std::string domain_type = "qemu";
+  std::string nwfilter = "clean-traffic";  // [network] nwfilter; "none" in host.conf: ""
+};
+
+struct VmSummary {
+  std::string name;
+  bool active = false;
+  std::optional<InstanceRecord> record;  // absent for domains cloudtwin did not create
+};
+
+struct NetworkSummary {
+  NetworkSpec spec;
+  bool active = false;
+  std::size_t vm_count = 0;
+};
+
+class VmService {
+ public:
+  VmService(Hypervisor& hv, IsoWriter& iso, Storage& storage, Random& random, HostSettings settings)
+      : hv_(hv), iso_(iso), storage_(storage), random_(random), settings_(std::move(settings)) {}
+
+  // Returns the applied plan. Throws cloudtwin::Error after rolling back.
+  VmPlan create(const VmTemplate& tmpl, const std::string& name, const std::string& user_ssh_key);
+  // Releases everything the VM's record names; returns warnings for parts already gone.
+  std::vector<std::string> remove(const std::string& name);
+  std::vector<VmSummary> list();
+  VmSummary show(const std::string& name);  // Error(NotFound)
+
+ private:
+  Hypervisor& hv_;
+  IsoWriter& iso_;
+  Storage& storage_;
+  Random& random_;
+  HostSettings settings_;
+};
+
+class NetService {
+ public:
+  explicit NetService(Hypervisor& hv) : hv_(hv) {}
+  void create(const NetworkSpec& spec);  // define + start; undefines on a failed start
+  std::vector<NetworkSummary> list();    // only networks with an IPv4 range
+  NetworkSummary show(const std::string& name);
+  void remove(const std::string& name);  // refused while VMs use it
+
+ private:
+  Hypervisor& hv_;
+};
+
+// VM records from a domain list (domains without a readable record are skipped).
+std::vector<InstanceRecord> records_of(const std::vector<DomainInfo>& domains);
+
+}  // namespace cloudtwin::host

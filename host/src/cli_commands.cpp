@@ -1,0 +1,209 @@
+// `cloudtwin net ...` and `cloudtwin vm ...`: arguments -> services -> tables or JSON.
+#include <algorithm>
+#include <ostream>
+
+#include "cli_args.hpp"
+#include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/instance_record.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    width.resize(std::max(width.size(), r.size()));
+    for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      line += r[c];
+      if (c + 1 < r.size()) line += std::string(width[c] - r[c].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+std::string need_one(const Args& a, const std::string& what) {
+  if (a.positional.size() != 1) throw UsageError{"expected exactly one " + what};
+  return a.positional[0];
+}
+
+std::string net_json(const NetworkSummary& n) {
+  std::string j = "{\"name\":" + json_quote(n.spec.name) +
+                  ",\"active\":" + (n.active ? "true" : "false") +
+                  ",\"mode\":" + json_quote(n.spec.mode == NetworkMode::Nat ? "nat" : "isolated") +
+                  ",\"cidr\":" + json_quote(n.spec.cidr.to_string()) +
+                  ",\"gateway\":" + json_quote(n.spec.gateway.to_string()) +
+                  ",\"bridge\":" + json_quote(n.spec.bridge) + ",\"dns\":[";
+  for (std::size_t i = 0; i < n.spec.dns.size(); ++i)
+    j += (i ? "," : "") + json_quote(n.spec.dns[i]);
+  j += "],\"vms\":" + std::to_string(n.vm_count) + ",\"reservations\":[";
+  for (std::size_t i = 0; i < n.spec.hosts.size(); ++i) {
+    const auto& h = n.spec.hosts[i];
+    j += std::string(i ? "," : "") + "{\"mac\":" + json_quote(h.mac.to_string()) +
+         ",\"ip\":" + json_quote(h.ip.to_string()) + ",\"name\":" + json_quote(h.name) + "}";
+  }
+  return j + "]}";
+}
+
+std::string vm_json(const VmSummary& v) {
+  return "{\"name\":" + json_quote(v.name) +
+         ",\"state\":" + json_quote(v.active ? "running" : "shut off") +
+         ",\"record\":" + (v.record ? record_to_json(*v.record) : "null") + "}";
+}
+
+std::string ips_of(const VmSummary& v) {
+  std::string s;
+  if (!v.record) return "-";
+  for (const auto& n : v.record->nics)
+    s += (s.empty() ? "" : ",") + n.ip.to_string() + "@" + n.network;
+  return s.empty() ? "-" : s;
+}
+
+void print_net(std::ostream& out, const NetworkSummary& n) {
+  std::string dns;
+  for (const auto& d : n.spec.dns) dns += (dns.empty() ? "" : ",") + d;
+  print_table(out, {{"name:", n.spec.name},
+                    {"state:", n.active ? "active" : "inactive"},
+                    {"mode:", n.spec.mode == NetworkMode::Nat ? "nat" : "isolated"},
+                    {"cidr:", n.spec.cidr.to_string()},
+                    {"gateway:", n.spec.gateway.to_string()},
+                    {"bridge:", n.spec.bridge},
+                    {"dns forwarders:", dns.empty() ? "-" : dns},
+                    {"vms:", std::to_string(n.vm_count)}});
+  for (const auto& h : n.spec.hosts) {
+    out << "reservation:     " << h.ip.to_string() << " " << h.mac.to_string() << " " << h.name
+        << "\n";
+  }
+}
+
+void print_vm(std::ostream& out, const VmSummary& v) {
+  std::vector<std::vector<std::string>> rows = {{"name:", v.name},
+                                                {"state:", v.active ? "running" : "shut off"}};
+  if (v.record) {
+    const auto& r = *v.record;
+    rows.push_back({"instance id:", r.instance_id});
+    rows.push_back({"hostname:", r.hostname});
+    if (!r.ami_id.empty()) rows.push_back({"ami id:", r.ami_id});
+    if (!r.instance_type.empty()) rows.push_back({"instance type:", r.instance_type});
+    for (const auto& n : r.nics) {
+      rows.push_back({"eth" + std::to_string(n.device_number) + ":",
+                      n.ip.to_string() + "/" + std::to_string(n.subnet.prefix_length) + " " +
+                          n.mac.to_string() + " network " + n.network + " gateway " +
+                          n.gateway.to_string()});
+    }
+    for (const auto& k : r.public_keys)
+      rows.push_back({"key " + k.name + ":", k.key.substr(0, 40)});
+    rows.push_back({"context cd:", r.context_iso});
+  } else {
+    rows.push_back({"note:", "not created by cloudtwin (no instance record)"});
+  }
+  print_table(out, rows);
+}
+
+}  // namespace
+
+int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
+  auto hv = ctx.env.connect(ctx.uri);
+  NetService nets(*hv);
+  if (verb == "create") {
+    const auto name = need_one(a, "network NAME");
+    if (a.option("--cidr").empty()) throw UsageError{"net create needs --cidr A.B.C.D/N"};
+    nets.create(make_network_spec(name, a.option("--cidr"), a.option("--gateway"),
+                                  a.option("--dns"), a.option("--mode")));
+    if (a.json())
+      ctx.out << net_json(nets.show(name)) << "\n";
+    else
+      ctx.out << "created network " << name << "\n";
+  } else if (verb == "list") {
+    if (!a.positional.empty()) throw UsageError{"net list takes no arguments"};
+    const auto list = nets.list();
+    if (a.json()) {
+      ctx.out << "[";
+      for (std::size_t i = 0; i < list.size(); ++i) ctx.out << (i ? "," : "") << net_json(list[i]);
+      ctx.out << "]\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"NAME", "STATE", "CIDR", "GATEWAY", "BRIDGE", "VMS"}};
+    for (const auto& n : list) {
+      rows.push_back({n.spec.name, n.active ? "active" : "inactive", n.spec.cidr.to_string(),
+                      n.spec.gateway.to_string(), n.spec.bridge, std::to_string(n.vm_count)});
+    }
+    print_table(ctx.out, rows);
+  } else if (verb == "show") {
+    const auto n = nets.show(need_one(a, "network NAME"));
+    if (a.json())
+      ctx.out << net_json(n) << "\n";
+    else
+      print_net(ctx.out, n);
+  } else if (verb == "delete") {
+    const auto name = need_one(a, "network NAME");
+    nets.remove(name);
+    if (!a.json()) ctx.out << "deleted network " << name << "\n";
+  } else {
+    throw UsageError{"unknown net subcommand '" + verb + "'"};
+  }
+  return 0;
+}
+
+int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
+  auto hv = ctx.env.connect(ctx.uri);
+  auto iso = ctx.env.iso_writer();
+  auto storage = ctx.env.storage();
+  auto random = ctx.env.random();
+  VmService vms(*hv, *iso, *storage, *random, ctx.config.settings);
+  if (verb == "create") {
+    const auto path = need_one(a, "TEMPLATE file");
+    const auto text = ctx.env.read_file(path);
+    if (!text) throw Error(ErrorCode::NotFound, "template " + path + " does not exist");
+    std::string key;
+    if (!a.option("--ssh-key").empty()) {
+      const auto k = ctx.env.read_file(a.option("--ssh-key"));
+      if (!k)
+        throw Error(ErrorCode::NotFound, "--ssh-key " + a.option("--ssh-key") + " does not exist");
+      key = *k;
+      while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    }
+    const auto plan = vms.create(parse_vm_template_auto(*text, path), a.option("--name"), key);
+    if (a.json()) {
+      ctx.out << vm_json({plan.name, true, plan.record}) << "\n";
+    } else {
+      ctx.out << "created VM " << plan.name << " (" << plan.instance_id << ")";
+      for (const auto& n : plan.nics) ctx.out << " " << n.ip.to_string() << "@" << n.network;
+      ctx.out << "\n";
+    }
+  } else if (verb == "list") {
+    if (!a.positional.empty()) throw UsageError{"vm list takes no arguments"};
+    const auto list = vms.list();
+    if (a.json()) {
+      ctx.out << "[";
+      for (std::size_t i = 0; i < list.size(); ++i) ctx.out << (i ? "," : "") << vm_json(list[i]);
+      ctx.out << "]\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "INSTANCE-ID", "ADDRESSES"}};
+    for (const auto& v : list) {
+      rows.push_back({v.name, v.active ? "running" : "shut off",
+                      v.record ? v.record->instance_id : "-", ips_of(v)});
+    }
+    print_table(ctx.out, rows);
+  } else if (verb == "show") {
+    const auto v = vms.show(need_one(a, "VM NAME"));
+    if (a.json())
+      ctx.out << vm_json(v) << "\n";
+    else
+      print_vm(ctx.out, v);
+  } else if (verb == "delete") {
+    const auto name = need_one(a, "VM NAME");
+    for (const auto& w : vms.remove(name)) ctx.err << "cloudtwin: warning: " << w << "\n";
+    if (!a.json()) ctx.out << "deleted VM " << name << "\n";
+  } else {
+    throw UsageError{"unknown vm subcommand '" + verb + "'"};
+  }
+  return 0;
+}
+
+}  // namespace cloudtwin::host

@@ -1,0 +1,93 @@
+#include <sstream>
+
+#include "cloudtwin/host/network_xml.hpp"
+#include "cloudtwin/host/vm_plan.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+std::string cmdline(const OsSpec& os) {
+  std::string c;
+  if (!os.root.empty()) c = "root=" + (os.root.front() == '/' ? os.root : "/dev/" + os.root);
+  if (!os.kernel_cmd.empty()) c += (c.empty() ? "" : " ") + os.kernel_cmd;
+  return c;
+}
+
+void render_os(std::ostringstream& x, const DomainSpec& s) {
+  const auto arch = s.os && !s.os->arch.empty() ? s.os->arch : std::string("x86_64");
+  x << "  <os>\n    <type arch='" << xml_escape(arch) << "' machine='" << xml_escape(s.machine)
+    << "'>hvm</type>\n";
+  if (s.os && !s.os->kernel.empty()) {
+    x << "    <kernel>" << xml_escape(s.os->kernel) << "</kernel>\n";
+    if (!s.os->initrd.empty()) x << "    <initrd>" << xml_escape(s.os->initrd) << "</initrd>\n";
+    const auto c = cmdline(*s.os);
+    if (!c.empty()) x << "    <cmdline>" << xml_escape(c) << "</cmdline>\n";
+  } else {
+    x << "    <boot dev='hd'/>\n";
+  }
+  if (s.ec2_smbios) x << "    <smbios mode='sysinfo'/>\n";
+  x << "  </os>\n";
+}
+
+void render_sysinfo(std::ostringstream& x, const DomainSpec& s) {
+  // cloud-init's ds-identify and EC2 tooling read "ec2" from the system UUID/serial.
+  x << "  <sysinfo type='smbios'>\n    <system>\n"
+    << "      <entry name='manufacturer'>Amazon EC2</entry>\n"
+    << "      <entry name='serial'>" << s.uuid << "</entry>\n"
+    << "      <entry name='uuid'>" << s.uuid << "</entry>\n"
+    << "    </system>\n  </sysinfo>\n";
+}
+
+void render_disk(std::ostringstream& x, const DiskPlan& d) {
+  x << "    <disk type='file' device='disk'>\n"
+    << "      <driver name='qemu' type='" << xml_escape(d.format) << "'/>\n"
+    << "      <source file='" << xml_escape(d.path) << "'/>\n"
+    << "      <target dev='" << xml_escape(d.target) << "' bus='virtio'/>\n";
+  if (d.readonly) x << "      <readonly/>\n";
+  x << "    </disk>\n";
+}
+
+void render_nic(std::ostringstream& x, const NicPlan& n, const std::string& nwfilter) {
+  x << "    <interface type='network'>\n"
+    << "      <mac address='" << n.mac.to_string() << "'/>\n"
+    << "      <source network='" << xml_escape(n.network) << "'/>\n"
+    << "      <model type='" << xml_escape(n.model) << "'/>\n";
+  if (!nwfilter.empty()) {
+    x << "      <filterref filter='" << xml_escape(nwfilter) << "'>\n"
+      << "        <parameter name='IP' value='" << n.ip.to_string() << "'/>\n"
+      << "      </filterref>\n";
+  }
+  x << "    </interface>\n";
+}
+
+}  // namespace
+
+std::string render_domain_xml(const DomainSpec& s) {
+  std::ostringstream x;
+  x << "<domain type='" << xml_escape(s.type) << "'>\n"
+    << "  <name>" << xml_escape(s.name) << "</name>\n"
+    << "  <uuid>" << s.uuid << "</uuid>\n";
+  if (!s.metadata_element.empty())
+    x << "  <metadata>\n    " << s.metadata_element << "\n  </metadata>\n";
+  x << "  <memory unit='MiB'>" << s.memory_mib << "</memory>\n"
+    << "  <vcpu>" << s.vcpu << "</vcpu>\n";
+  if (s.ec2_smbios) render_sysinfo(x, s);
+  render_os(x, s);
+  x << "  <features>\n    <acpi/>\n  </features>\n  <devices>\n";
+  for (const auto& d : s.disks) render_disk(x, d);
+  if (!s.cdrom_path.empty()) {
+    x << "    <disk type='file' device='cdrom'>\n"
+      << "      <driver name='qemu' type='raw'/>\n"
+      << "      <source file='" << xml_escape(s.cdrom_path) << "'/>\n"
+      << "      <target dev='" << xml_escape(s.cdrom_target) << "' bus='ide'/>\n"
+      << "      <readonly/>\n"
+      << "    </disk>\n";
+  }
+  for (const auto& n : s.nics) render_nic(x, n, s.nwfilter);
+  x << "    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n"
+    << "    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n"
+    << "  </devices>\n</domain>\n";
+  return x.str();
+}
+
+}  // namespace cloudtwin::host

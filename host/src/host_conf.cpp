@@ -1,0 +1,97 @@
+// host.conf (INI) and the default CliEnv wiring the real adapters.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/cli.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
+class DeviceRandom final : public Random {
+ public:
+  std::uint64_t next_u64() override {
+    return (static_cast<std::uint64_t>(device_()) << 32U) | static_cast<std::uint64_t>(device_());
+  }
+
+ private:
+  std::random_device device_;
+};
+
+}  // namespace
+
+HostConfig parse_host_conf(std::string_view text, std::string_view source) {
+  HostConfig c;
+  std::string section;
+  std::size_t line_no = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const auto line = trim(text.substr(start, end - start));
+    ++line_no;
+    start = end + 1;
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+    const auto fail = [&](const std::string& what) {
+      throw ParseError(ErrorCode::InvalidArgument, std::string(source), line_no, 1, what);
+    };
+    if (line.front() == '[') {
+      if (line.back() != ']') fail("section header '" + line + "' lacks ']'");
+      section = trim(std::string_view(line).substr(1, line.size() - 2));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) fail("expected key = value, found '" + line + "'");
+    const auto key = section + "." + trim(std::string_view(line).substr(0, eq));
+    const auto value = trim(std::string_view(line).substr(eq + 1));
+    if (key == "libvirt.uri")
+      c.uri = value;
+    else if (key == "libvirt.domain_type")
+      c.settings.domain_type = value;
+    else if (key == "storage.images")
+      c.settings.images_dir = value;
+    else if (key == "storage.instances")
+      c.settings.instances_dir = value;
+    else if (key == "network.nwfilter")
+      c.settings.nwfilter = value == "none" ? "" : value;
+    else if (key == "network.mac_prefix") {
+      try {
+        c.settings.mac_prefix = core::MacPrefix::parse(value);
+      } catch (const Error& e) {
+        fail("[network] mac_prefix: " + std::string(e.what()));
+      }
+    }
+  }
+  return c;
+}
+
+CliEnv default_cli_env() {
+  CliEnv env;
+  env.connect = [](const std::string& uri) { return make_libvirt_hypervisor(uri); };
+  env.iso_writer = [] { return make_libisofs_writer(); };
+  env.storage = [] { return make_local_storage(); };
+  env.random = []() -> std::unique_ptr<Random> { return std::make_unique<DeviceRandom>(); };
+  env.read_file = [](const std::string& path) -> std::optional<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      if (errno == ENOENT) return std::nullopt;
+      throw Error(ErrorCode::Io, "cannot read " + path + ": " + std::strerror(errno));
+    }
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  return env;
+}
+
+}  // namespace cloudtwin::host

@@ -1,0 +1,179 @@
+#include "cloudtwin/host/network_xml.hpp"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/DOM/DOMParser.h>
+#include <Poco/DOM/Document.h>
+#include <Poco/DOM/Element.h>
+#include <Poco/DOM/NodeList.h>
+#include <Poco/Exception.h>
+
+#include <sstream>
+
+#include "cloudtwin/core/error.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : s + ",") {
+    if (c == ',' || c == ' ') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else {
+      item.push_back(c);
+    }
+  }
+  return out;
+}
+
+Poco::XML::Element* child(Poco::XML::Element* e, const std::string& name) {
+  return e == nullptr ? nullptr : e->getChildElement(name);
+}
+
+}  // namespace
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+NetworkSpec make_network_spec(const std::string& name, const std::string& cidr,
+                              const std::string& gateway, const std::string& dns,
+                              const std::string& mode) {
+  if (name.empty() || name.size() > 64 || name.find_first_of("/ '\"<>&") != std::string::npos) {
+    throw Error(ErrorCode::InvalidArgument,
+                "network name '" + name + "' is empty, too long or has / ' \" < > & or spaces");
+  }
+  NetworkSpec s;
+  s.name = name;
+  s.cidr = core::Ipv4Cidr::parse(cidr);
+  s.cidr.address = s.cidr.network();
+  if (s.cidr.prefix_length > 30) {
+    throw Error(ErrorCode::InvalidArgument,
+                "--cidr " + cidr + " leaves no room for VMs; use /30 or larger");
+  }
+  s.gateway = gateway.empty() ? core::Ipv4::from_u32(s.cidr.network().to_u32() + 1)
+                              : core::Ipv4::parse(gateway);
+  if (!s.cidr.contains(s.gateway) || s.gateway == s.cidr.network() ||
+      s.gateway == s.cidr.broadcast()) {
+    throw Error(ErrorCode::InvalidArgument, "--gateway " + s.gateway.to_string() +
+                                                " is not a host address of " + s.cidr.to_string());
+  }
+  for (const auto& d : split_list(dns)) s.dns.push_back(core::Ipv4::parse(d).to_string());
+  if (mode.empty() || mode == "nat") {
+    s.mode = NetworkMode::Nat;
+  } else if (mode == "isolated") {
+    s.mode = NetworkMode::Isolated;
+  } else {
+    throw Error(ErrorCode::InvalidArgument,
+                "--mode " + mode + " is not supported; use nat or isolated");
+  }
+  s.bridge = ("ct-" + name).substr(0, 15);
+  return s;
+}
+
+std::string render_dhcp_host_xml(const DhcpHost& host) {
+  return "<host mac='" + host.mac.to_string() + "' name='" + xml_escape(host.name) + "' ip='" +
+         host.ip.to_string() + "'/>";
+}
+
+std::string render_network_xml(const NetworkSpec& s) {
+  std::ostringstream x;
+  x << "<network>\n  <name>" << xml_escape(s.name) << "</name>\n";
+  if (s.mode == NetworkMode::Nat) x << "  <forward mode='nat'/>\n";
+  x << "  <bridge name='" << xml_escape(s.bridge) << "' stp='on' delay='0'/>\n";
+  if (!s.dns.empty()) {
+    x << "  <dns>\n";
+    for (const auto& d : s.dns) x << "    <forwarder addr='" << xml_escape(d) << "'/>\n";
+    x << "  </dns>\n";
+  }
+  // The range leaves out the gateway when it sits at either end (the usual places).
+  auto first = s.cidr.network().to_u32() + 1;
+  auto last = s.cidr.broadcast().to_u32() - 1;
+  if (first == s.gateway.to_u32()) ++first;
+  if (last == s.gateway.to_u32()) --last;
+  x << "  <ip address='" << s.gateway.to_string() << "' prefix='" << s.cidr.prefix_length << "'>\n"
+    << "    <dhcp>\n"
+    << "      <range start='" << core::Ipv4::from_u32(first).to_string() << "' end='"
+    << core::Ipv4::from_u32(last).to_string() << "'/>\n";
+  for (const auto& h : s.hosts) x << "      " << render_dhcp_host_xml(h) << "\n";
+  x << "    </dhcp>\n  </ip>\n"
+    << "  <ip address='" << kMetadataAddress << "' prefix='32'/>\n"
+    << "</network>\n";
+  return x.str();
+}
+
+NetworkSpec parse_network_xml(std::string_view xml) {
+  Poco::XML::DOMParser parser;
+  Poco::AutoPtr<Poco::XML::Document> doc;
+  try {
+    doc = parser.parseString(std::string(xml));
+  } catch (const Poco::Exception& e) {
+    throw Error(ErrorCode::InvalidArgument,
+                "libvirt network XML does not parse: " + e.displayText());
+  }
+  auto* root = doc->documentElement();
+  NetworkSpec s;
+  if (auto* n = child(root, "name")) s.name = n->innerText();
+  s.mode = child(root, "forward") == nullptr ? NetworkMode::Isolated : NetworkMode::Nat;
+  if (auto* b = child(root, "bridge")) s.bridge = b->getAttribute("name");
+  if (auto* d = child(root, "dns")) {
+    Poco::AutoPtr<Poco::XML::NodeList> fw = d->getElementsByTagName("forwarder");
+    for (unsigned long i = 0; i < fw->length(); ++i) {
+      s.dns.push_back(static_cast<Poco::XML::Element*>(fw->item(i))->getAttribute("addr"));
+    }
+  }
+  Poco::AutoPtr<Poco::XML::NodeList> ips = root->getElementsByTagName("ip");
+  for (unsigned long i = 0; i < ips->length(); ++i) {
+    auto* ip = static_cast<Poco::XML::Element*>(ips->item(i));
+    const auto family = ip->getAttribute("family");
+    if ((!family.empty() && family != "ipv4") || ip->getAttribute("address") == kMetadataAddress)
+      continue;
+    const auto address = core::Ipv4::parse(ip->getAttribute("address"));
+    const auto prefix = ip->getAttribute("prefix");
+    const auto mask = ip->getAttribute("netmask");
+    const int len = !prefix.empty() ? std::stoi(prefix)
+                    : !mask.empty() ? core::prefix_length_from_netmask(core::Ipv4::parse(mask))
+                                    : -1;
+    if (len < 0 || len > 32) break;
+    s.gateway = address;
+    s.cidr = core::Ipv4Cidr{address, len};
+    s.cidr.address = s.cidr.network();
+    Poco::AutoPtr<Poco::XML::NodeList> hosts = ip->getElementsByTagName("host");
+    for (unsigned long h = 0; h < hosts->length(); ++h) {
+      auto* he = static_cast<Poco::XML::Element*>(hosts->item(h));
+      s.hosts.push_back({core::Mac::parse(he->getAttribute("mac")),
+                         core::Ipv4::parse(he->getAttribute("ip")), he->getAttribute("name")});
+    }
+    return s;
+  }
+  throw Error(ErrorCode::InvalidArgument,
+              "libvirt network '" + s.name +
+                  "' has no IPv4 <ip address=... prefix=...>: it was not created by cloudtwin");
+}
+
+}  // namespace cloudtwin::host

@@ -1,0 +1,194 @@
+// Attributes -> VmTemplate: type checks with the position of the offending value.
+// No yaml-cpp here, so the fuzz build (core only) can compile this file.
+#include <charconv>
+#include <set>
+#include <string>
+
+#include "cloudtwin/core/context_sh.hpp"
+#include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/template.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+class Converter {
+ public:
+  explicit Converter(std::string_view source) : source_(source) {}
+
+  VmTemplate convert(const std::vector<TemplateAttr>& attrs) {
+    VmTemplate t;
+    std::set<std::string> seen;
+    for (const auto& a : attrs) {
+      const bool repeatable = a.name == "NIC" || a.name == "DISK" || a.name == "CONTEXT";
+      if (!repeatable && !seen.insert(a.name).second) {
+        fail(a.pos, a.name + " is given more than once");
+      }
+      if (a.name == "NAME") {
+        t.name = single(a);
+      } else if (a.name == "CPU") {
+        t.cpu = positive_double(a);
+      } else if (a.name == "VCPU") {
+        t.vcpu = positive_unsigned(single(a), a.pos, a.name);
+      } else if (a.name == "MEMORY") {
+        t.memory_mib = positive_unsigned(single(a), a.pos, a.name);
+      } else if (a.name == "OS") {
+        t.os = os(a);
+      } else if (a.name == "DISK") {
+        t.disks.push_back(disk(a));
+      } else if (a.name == "NIC") {
+        t.nics.push_back(nic(a));
+      } else if (a.name == "CONTEXT") {
+        context(a, t.context);
+      } else if (a.name == "EC2") {
+        t.ec2 = ec2(a);
+      }
+    }
+    return t;
+  }
+
+ private:
+  [[noreturn]] void fail(SourcePos at, const std::string& what) const {
+    throw ParseError(ErrorCode::InvalidArgument, std::string(source_), at.line, at.column, what);
+  }
+
+  const std::string& single(const TemplateAttr& a) const {
+    if (a.is_vector) fail(a.pos, a.name + " takes a single value, not [ ... ]");
+    return a.value;
+  }
+
+  void need_vector(const TemplateAttr& a) const {
+    if (!a.is_vector)
+      fail(a.pos, a.name + " takes a vector value: " + a.name + " = [ KEY = VALUE, ... ]");
+  }
+
+  unsigned positive_unsigned(const std::string& v, SourcePos at, const std::string& what) const {
+    unsigned n = 0;
+    const auto* end = v.data() + v.size();
+    const auto r = std::from_chars(v.data(), end, n);
+    if (r.ec != std::errc() || r.ptr != end || n == 0) {
+      fail(at, what + " must be a positive whole number, got '" + v + "'");
+    }
+    return n;
+  }
+
+  double positive_double(const TemplateAttr& a) const {
+    const auto& v = single(a);
+    double d = 0;
+    const auto* end = v.data() + v.size();
+    const auto r = std::from_chars(v.data(), end, d);
+    if (r.ec != std::errc() || r.ptr != end || !(d > 0) || d > 4096) {
+      fail(a.pos, a.name + " must be a positive number such as 1 or 0.5, got '" + v + "'");
+    }
+    return d;
+  }
+
+  bool yes_no(const TemplatePair& p, const std::string& what) const {
+    std::string v;
+    for (char c : p.value)
+      v.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    if (v == "YES" || v == "TRUE") return true;
+    if (v == "NO" || v == "FALSE") return false;
+    fail(p.pos, what + " must be YES or NO, got '" + p.value + "'");
+  }
+
+  OsSpec os(const TemplateAttr& a) const {
+    need_vector(a);
+    OsSpec o;
+    for (const auto& p : a.pairs) {
+      if (p.key == "KERNEL")
+        o.kernel = p.value;
+      else if (p.key == "INITRD")
+        o.initrd = p.value;
+      else if (p.key == "ROOT")
+        o.root = p.value;
+      else if (p.key == "KERNEL_CMD")
+        o.kernel_cmd = p.value;
+      else if (p.key == "ARCH")
+        o.arch = p.value;
+    }
+    if (o.kernel.empty() && (!o.initrd.empty() || !o.kernel_cmd.empty())) {
+      fail(a.pos, "OS gives INITRD or KERNEL_CMD without KERNEL");
+    }
+    return o;
+  }
+
+  DiskSpec disk(const TemplateAttr& a) const {
+    need_vector(a);
+    DiskSpec d;
+    for (const auto& p : a.pairs) {
+      if (p.key == "IMAGE")
+        d.image = p.value;
+      else if (p.key == "SOURCE")
+        d.source = p.value;
+      else if (p.key == "TARGET")
+        d.target = p.value;
+      else if (p.key == "READONLY")
+        d.readonly = yes_no(p, "DISK/READONLY");
+    }
+    if (d.image.empty() == d.source.empty()) {
+      fail(a.pos, "DISK needs exactly one of IMAGE (a registered image) or SOURCE (a path)");
+    }
+    return d;
+  }
+
+  NicSpec nic(const TemplateAttr& a) const {
+    need_vector(a);
+    NicSpec n;
+    for (const auto& p : a.pairs) {
+      if (p.key == "NETWORK") {
+        n.network = p.value;
+      } else if (p.key == "MODEL") {
+        n.model = p.value;
+      } else if (p.key == "IP") {
+        try {
+          n.ip = core::Ipv4::parse(p.value);
+        } catch (const Error&) {
+          fail(p.pos, "NIC/IP is not an IPv4 address: '" + p.value + "'");
+        }
+      }
+    }
+    if (n.network.empty()) fail(a.pos, "NIC needs NETWORK = \"name\" (see cloudtwin net list)");
+    return n;
+  }
+
+  void context(const TemplateAttr& a, std::vector<std::pair<std::string, std::string>>& out) const {
+    need_vector(a);
+    for (const auto& p : a.pairs) {
+      if (!core::is_shell_name(p.key))
+        fail(p.pos, "CONTEXT key '" + p.key + "' is not a shell variable name");
+      out.emplace_back(p.key, p.value);
+    }
+  }
+
+  Ec2Spec ec2(const TemplateAttr& a) const {
+    need_vector(a);
+    Ec2Spec e;
+    for (const auto& p : a.pairs) {
+      if (p.key == "AMI")
+        e.ami = p.value;
+      else if (p.key == "KEYPAIR")
+        e.keypair = p.value;
+      else if (p.key == "INSTANCETYPE")
+        e.instance_type = p.value;
+      else if (p.key == "ELASTICIP")
+        e.elastic_ip = p.value;
+      else if (p.key == "AUTHORIZED_PORTS")
+        e.authorized_ports = p.value;
+    }
+    return e;
+  }
+
+  std::string_view source_;
+};
+
+}  // namespace
+
+VmTemplate vm_template_from_attrs(const std::vector<TemplateAttr>& attrs, std::string_view source) {
+  return Converter(source).convert(attrs);
+}
+
+VmTemplate parse_vm_template(std::string_view text, std::string_view source) {
+  return vm_template_from_attrs(parse_template_attrs(text, source), source);
+}
+
+}  // namespace cloudtwin::host

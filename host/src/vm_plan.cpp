@@ -1,0 +1,234 @@
+#include "cloudtwin/host/vm_plan.hpp"
+
+#include <cctype>
+
+#include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/user_data.hpp"
+#include "cloudtwin/host/lease.hpp"
+#include "cloudtwin/host/substitute.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+void check_vm_name(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 63;
+  for (char c : name) {
+    ok = ok &&
+         (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.');
+  }
+  if (!ok || name.front() == '.' || name.front() == '-') {
+    throw Error(
+        ErrorCode::InvalidArgument,
+        "VM name '" + name +
+            "' must be 1-63 letters, digits, '-', '_' or '.', not starting with '.' or '-'");
+  }
+}
+
+std::string basename(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::vector<NicPlan> plan_nics(const VmTemplate& t, const PlanInputs& in) {
+  std::vector<NicPlan> nics;
+  auto in_use = in.in_use;  // grows as this VM takes addresses
+  for (std::size_t i = 0; i < t.nics.size(); ++i) {
+    const auto& spec = t.nics[i];
+    const auto net = in.networks.find(spec.network);
+    if (net == in.networks.end()) {
+      throw Error(ErrorCode::NotFound, "NIC " + std::to_string(i) + ": network '" + spec.network +
+                                           "' does not exist (see cloudtwin net list)");
+    }
+    const auto& n = net->second;
+    auto& used = in_use[spec.network];
+    NicPlan p;
+    p.index = static_cast<int>(i);
+    p.network = n.name;
+    p.bridge = n.bridge;
+    p.cidr = n.cidr;
+    p.gateway = n.gateway;
+    p.dns = {n.gateway.to_string()};  // dnsmasq on the bridge answers and forwards
+    if (!spec.model.empty()) p.model = spec.model;
+    if (spec.ip) {
+      check_requested_address(n.cidr, n.gateway, used, *spec.ip, n.name);
+      p.ip = *spec.ip;
+    } else {
+      p.ip = lease_address(n.cidr, n.gateway, used, n.name);
+    }
+    used.insert(p.ip);
+    p.mac = core::mac_from_ipv4(p.ip, in.mac_prefix);
+    nics.push_back(std::move(p));
+  }
+  return nics;
+}
+
+std::vector<DiskPlan> plan_disks(const VmTemplate& t, const PlanInputs& in,
+                                 const std::string& dir) {
+  std::vector<DiskPlan> disks;
+  for (std::size_t i = 0; i < t.disks.size(); ++i) {
+    const auto& spec = t.disks[i];
+    DiskPlan d;
+    d.target =
+        spec.target.empty() ? std::string("vd") + static_cast<char>('a' + i % 26) : spec.target;
+    d.readonly = spec.readonly;
+    if (!spec.image.empty()) {
+      if (spec.image.find('/') != std::string::npos || spec.image.front() == '.') {
+        throw Error(ErrorCode::InvalidArgument,
+                    "DISK/IMAGE '" + spec.image +
+                        "' must be an image name, not a path (use SOURCE for paths)");
+      }
+      d.base = in.images_dir + "/" + spec.image;
+      d.overlay = !spec.readonly;
+      d.path = d.overlay ? dir + "/disk" + std::to_string(i) + ".qcow2" : d.base;
+    } else {
+      d.path = spec.source;
+    }
+    const auto ext = d.path.size() > 6 ? d.path.substr(d.path.size() - 6) : std::string();
+    d.format = d.overlay || ext == ".qcow2" ? "qcow2" : "raw";
+    disks.push_back(std::move(d));
+  }
+  return disks;
+}
+
+SubstitutionScope scope_for(const VmPlan& plan, const PlanInputs& in) {
+  SubstitutionScope s;
+  s.singles = {{"NAME", plan.name}, {"VMID", plan.instance_id}, {"UNAME", in.uname}};
+  for (const auto& n : plan.nics) {
+    s.vectors["NIC"].push_back({{"NIC_ID", std::to_string(n.index)},
+                                {"IP", n.ip.to_string()},
+                                {"MAC", n.mac.to_string()},
+                                {"NETWORK", n.network},
+                                {"BRIDGE", n.bridge},
+                                {"GATEWAY", n.gateway.to_string()},
+                                {"DNS", n.dns.empty() ? "" : n.dns.front()},
+                                {"NETWORK_ADDRESS", n.cidr.network().to_string()},
+                                {"NETWORK_MASK", n.cidr.netmask().to_string()}});
+  }
+  s.vectors["USER"].push_back({{"SSH_PUBLIC_KEY", in.user_ssh_key}});
+  return s;
+}
+
+std::vector<PublicKey> public_keys(const VmTemplate& t, const std::string& keys) {
+  std::vector<PublicKey> out;
+  const auto base = t.ec2 && !t.ec2->keypair.empty() ? t.ec2->keypair : std::string("default");
+  std::size_t start = 0;
+  while (start < keys.size()) {
+    auto end = keys.find('\n', start);
+    if (end == std::string::npos) end = keys.size();
+    auto line = keys.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) {
+      out.push_back({out.empty() ? base : base + "-" + std::to_string(out.size()), line});
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+core::ContextVars build_context_vars(const VmTemplate& t, const VmPlan& plan,
+                                     const PlanInputs& in) {
+  core::ContextVars v;
+  const auto scope = scope_for(plan, in);
+  std::map<std::string, std::string, std::less<>> user;
+  for (const auto& [key, value] : t.context) {
+    if (key == "FILES") continue;  // host paths: the files go on the CD, not the paths
+    user[key] = substitute_references(value, scope, "CONTEXT/" + key);
+  }
+  const auto network = user.find("NETWORK");
+  const bool with_network =
+      network == user.end() || network->second == "YES" || network->second == "yes";
+  if (with_network) {
+    v["NETWORK"] = "YES";
+    for (const auto& n : plan.nics) {
+      const auto p = "ETH" + std::to_string(n.index) + "_";
+      v[p + "MAC"] = n.mac.to_string();
+      v[p + "IP"] = n.ip.to_string();
+      v[p + "MASK"] = n.cidr.netmask().to_string();
+      v[p + "NETWORK"] = n.cidr.network().to_string();
+      v[p + "GATEWAY"] = n.gateway.to_string();
+      std::string dns;
+      for (const auto& d : n.dns) dns += (dns.empty() ? "" : " ") + d;
+      v[p + "DNS"] = dns;
+    }
+  }
+  v["SET_HOSTNAME"] = plan.name;
+  v["TARGET"] = plan.cd_target;
+  v["DISK_ID"] = std::to_string(plan.disks.size());
+  if (!in.user_ssh_key.empty()) v["SSH_PUBLIC_KEY"] = in.user_ssh_key;
+  for (const auto& [key, value] : user) v[key] = value;
+  const auto ud = v.find("USER_DATA");
+  if (ud != v.end()) {
+    auto enc = v.find("USER_DATA_ENCODING");
+    if (enc == v.end() || enc->second != "base64") {
+      ud->second = core::base64_encode(ud->second);
+      v["USER_DATA_ENCODING"] = "base64";
+    }
+  }
+  for (auto it = v.begin(); it != v.end();) {
+    it = it->second.empty() && it->first != "USER_DATA" ? v.erase(it) : std::next(it);
+  }
+  return v;
+}
+
+VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
+  VmPlan p;
+  p.instance_id = in.instance_id;
+  p.uuid = in.uuid;
+  p.name = !in.name.empty() ? in.name : !t.name.empty() ? t.name : in.instance_id;
+  check_vm_name(p.name);
+  p.ec2 = t.ec2.has_value();
+  p.instance_dir = in.instances_dir + "/" + p.name;
+  p.iso_path = p.instance_dir + "/context.iso";
+  p.nics = plan_nics(t, in);
+  p.disks = plan_disks(t, in, p.instance_dir);
+  p.context = build_context_vars(t, p, in);
+  for (const auto& [key, value] : t.context) {
+    if (key != "FILES") continue;
+    std::size_t start = 0;
+    while (start <= value.size()) {
+      auto end = value.find(' ', start);
+      if (end == std::string::npos) end = value.size();
+      if (end > start) {
+        const auto path = value.substr(start, end - start);
+        p.iso_files.emplace_back(basename(path), path);
+      }
+      start = end + 1;
+    }
+  }
+  auto& r = p.record;
+  r.instance_id = p.instance_id;
+  r.name = p.name;
+  r.ami_id = t.ec2 ? t.ec2->ami : "";
+  r.instance_type = t.ec2 ? t.ec2->instance_type : "";
+  r.hostname = p.context.count("SET_HOSTNAME") ? p.context.at("SET_HOSTNAME") : p.name;
+  for (const auto& n : p.nics)
+    r.nics.push_back({n.mac, n.ip, n.index, n.network, n.cidr, n.gateway});
+  const auto keys = p.context.find("SSH_PUBLIC_KEY");
+  if (keys != p.context.end()) r.public_keys = public_keys(t, keys->second);
+  const auto ud = p.context.find("USER_DATA");
+  if (ud != p.context.end()) r.user_data = ud->second;
+  r.context_iso = p.iso_path;
+  for (const auto& d : p.disks) {
+    if (d.overlay) r.overlays.push_back(d.path);
+  }
+  DomainSpec d;
+  d.type = in.domain_type;
+  d.nwfilter = in.nwfilter;
+  d.name = p.name;
+  d.uuid = p.uuid;
+  d.memory_mib = t.memory_mib;
+  d.vcpu = t.vcpu;
+  d.os = t.os;
+  d.disks = p.disks;
+  d.cdrom_path = p.iso_path;
+  d.cdrom_target = p.cd_target;
+  d.nics = p.nics;
+  d.ec2_smbios = p.ec2;
+  d.metadata_element = record_metadata_element(r);
+  p.domain_xml = render_domain_xml(d);
+  return p;
+}
+
+}  // namespace cloudtwin::host

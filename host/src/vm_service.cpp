@@ -1,0 +1,208 @@
+#include "cloudtwin/host/vm_service.hpp"
+
+#include <functional>
+
+#include "cloudtwin/core/context_sh.hpp"
+#include "cloudtwin/core/error.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+// Steps done so far; undone in reverse unless committed.
+class Undo {
+ public:
+  Undo() = default;
+  Undo(const Undo&) = delete;
+  Undo& operator=(const Undo&) = delete;
+  ~Undo() {
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+      try {
+        (*it)();
+      } catch (...) {  // keep undoing the rest; a destructor cannot throw
+      }
+    }
+  }
+  void push(std::function<void()> step) { steps_.push_back(std::move(step)); }
+  void commit() { steps_.clear(); }
+
+ private:
+  std::vector<std::function<void()>> steps_;
+};
+
+}  // namespace
+
+std::vector<InstanceRecord> records_of(const std::vector<DomainInfo>& domains) {
+  std::vector<InstanceRecord> out;
+  for (const auto& d : domains) {
+    if (!d.record_element) continue;
+    try {
+      out.push_back(record_from_metadata_element(*d.record_element));
+    } catch (const Error&) {  // a damaged record must not block other VMs
+    }
+  }
+  return out;
+}
+
+VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
+                         const std::string& user_ssh_key) {
+  auto lock = storage_.lock(settings_.instances_dir + "/.lock");
+  PlanInputs in;
+  in.name = name;
+  in.mac_prefix = settings_.mac_prefix;
+  in.images_dir = settings_.images_dir;
+  in.instances_dir = settings_.instances_dir;
+  in.domain_type = settings_.domain_type;
+  in.nwfilter = settings_.nwfilter;
+  in.user_ssh_key = user_ssh_key;
+  in.instance_id = generate_instance_id(random_);
+  in.uuid = generate_uuid(random_, tmpl.ec2.has_value());
+  for (const auto& n : hv_.list_networks()) {
+    try {
+      auto spec = parse_network_xml(n.xml);
+      for (const auto& h : spec.hosts) in.in_use[spec.name].insert(h.ip);
+      in.networks[spec.name] = std::move(spec);
+    } catch (const Error&) {  // not a cloudtwin network: unusable for NICs
+    }
+  }
+  const auto domains = hv_.list_domains();
+  for (const auto& r : records_of(domains)) {
+    for (const auto& n : r.nics) in.in_use[n.network].insert(n.ip);
+  }
+  auto plan = plan_vm(tmpl, in);
+  for (const auto& d : domains) {
+    if (d.name == plan.name) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "a VM named '" + plan.name + "' already exists; choose another --name");
+    }
+  }
+
+  Undo undo;
+  storage_.create_dir(plan.instance_dir);
+  undo.push([this, dir = plan.instance_dir] { storage_.remove_dir(dir); });
+  std::vector<IsoWriter::File> files{{"context.sh", core::serialize_context_sh(plan.context), ""}};
+  for (const auto& [cd_name, host_path] : plan.iso_files) files.push_back({cd_name, "", host_path});
+  undo.push([this, path = plan.iso_path] { storage_.remove_file(path); });
+  iso_.write(plan.iso_path, "CONTEXT", files);
+  for (const auto& d : plan.disks) {
+    if (!d.overlay) continue;
+    undo.push([this, path = d.path] { storage_.remove_file(path); });
+    storage_.create_overlay(d.base, d.path);
+  }
+  for (const auto& n : plan.nics) {
+    const auto host = render_dhcp_host_xml({n.mac, n.ip, plan.name});
+    hv_.add_dhcp_host(n.network, host);
+    undo.push([this, net = n.network, host] { hv_.remove_dhcp_host(net, host); });
+  }
+  hv_.define_domain(plan.domain_xml);
+  undo.push([this, vm = plan.name] { hv_.undefine_domain(vm); });
+  hv_.start_domain(plan.name);
+  undo.commit();
+  return plan;
+}
+
+std::vector<std::string> VmService::remove(const std::string& name) {
+  auto lock = storage_.lock(settings_.instances_dir + "/.lock");
+  const auto vm = show(name);
+  std::vector<std::string> warnings;
+  const auto attempt = [&warnings](const std::function<void()>& step) {
+    try {
+      step();
+    } catch (const Error& e) {
+      warnings.emplace_back(e.what());
+    }
+  };
+  if (vm.active) hv_.destroy_domain(name);
+  if (vm.record) {
+    for (const auto& n : vm.record->nics) {
+      attempt([&] { hv_.remove_dhcp_host(n.network, render_dhcp_host_xml({n.mac, n.ip, name})); });
+    }
+  }
+  hv_.undefine_domain(name);
+  if (vm.record) {
+    attempt([&] { storage_.remove_file(vm.record->context_iso); });
+    for (const auto& o : vm.record->overlays) attempt([&] { storage_.remove_file(o); });
+    attempt([&] { storage_.remove_dir(settings_.instances_dir + "/" + name); });
+  }
+  return warnings;
+}
+
+std::vector<VmSummary> VmService::list() {
+  std::vector<VmSummary> out;
+  for (const auto& d : hv_.list_domains()) {
+    VmSummary s{d.name, d.active, std::nullopt};
+    if (d.record_element) {
+      try {
+        s.record = record_from_metadata_element(*d.record_element);
+      } catch (const Error&) {
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+VmSummary VmService::show(const std::string& name) {
+  for (auto& s : list()) {
+    if (s.name == name) return s;
+  }
+  throw Error(ErrorCode::NotFound, "no VM named '" + name + "' (see cloudtwin vm list)");
+}
+
+void NetService::create(const NetworkSpec& spec) {
+  for (const auto& n : hv_.list_networks()) {
+    if (n.name == spec.name) {
+      throw Error(ErrorCode::InvalidArgument, "network '" + spec.name + "' already exists");
+    }
+  }
+  hv_.define_network(render_network_xml(spec));
+  try {
+    hv_.start_network(spec.name);
+  } catch (const Error&) {
+    try {
+      hv_.undefine_network(spec.name);
+    } catch (const Error&) {  // report the start failure, the cause
+    }
+    throw;
+  }
+}
+
+std::vector<NetworkSummary> NetService::list() {
+  const auto records = records_of(hv_.list_domains());
+  std::vector<NetworkSummary> out;
+  for (const auto& n : hv_.list_networks()) {
+    try {
+      NetworkSummary s{parse_network_xml(n.xml), n.active, 0};
+      for (const auto& r : records) {
+        for (const auto& nic : r.nics) {
+          if (nic.network == n.name) {
+            ++s.vm_count;
+            break;
+          }
+        }
+      }
+      out.push_back(std::move(s));
+    } catch (const Error&) {  // not ours
+    }
+  }
+  return out;
+}
+
+NetworkSummary NetService::show(const std::string& name) {
+  for (auto& s : list()) {
+    if (s.spec.name == name) return s;
+  }
+  throw Error(ErrorCode::NotFound, "no network named '" + name + "' (see cloudtwin net list)");
+}
+
+void NetService::remove(const std::string& name) {
+  const auto s = show(name);
+  if (s.vm_count > 0) {
+    throw Error(ErrorCode::InvalidArgument, "network '" + name + "' is used by " +
+                                                std::to_string(s.vm_count) +
+                                                " VM(s); delete them first");
+  }
+  if (s.active) hv_.destroy_network(name);
+  hv_.undefine_network(name);
+}
+
+}  // namespace cloudtwin::host

@@ -1,0 +1,217 @@
+// Pure planning parts: leasing, ids, references, context variables, records.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/host/lease.hpp"
+#include "cloudtwin/host/substitute.hpp"
+#include "cloudtwin/host/vm_plan.hpp"
+
+namespace cloudtwin::host {
+namespace {
+
+using core::Ipv4;
+using core::Ipv4Cidr;
+
+std::set<Ipv4> ips(std::initializer_list<const char*> list) {
+  std::set<Ipv4> out;
+  for (const auto* s : list) out.insert(Ipv4::parse(s));
+  return out;
+}
+
+TEST(Lease, LowestFreeSkippingNetworkGatewayBroadcastAndUsed) {
+  struct Case {
+    const char* cidr;
+    const char* gateway;
+    std::set<Ipv4> used;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"192.168.122.0/24", "192.168.122.1", {}, "192.168.122.2"},
+      {"192.168.122.0/24", "192.168.122.1", ips({"192.168.122.2", "192.168.122.4"}),
+       "192.168.122.3"},
+      {"192.168.122.0/24", "192.168.122.254", {}, "192.168.122.1"},
+      {"10.0.0.0/30", "10.0.0.1", {}, "10.0.0.2"},
+      {"10.0.0.8/29", "10.0.0.9", ips({"10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13"}),
+       "10.0.0.14"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(lease_address(Ipv4Cidr::parse(c.cidr), Ipv4::parse(c.gateway), c.used, "n"),
+              Ipv4::parse(c.expected))
+        << c.cidr;
+  }
+}
+
+TEST(Lease, ExhaustedAndBadRequests) {
+  const auto cidr = Ipv4Cidr::parse("10.0.0.0/30");
+  const auto gw = Ipv4::parse("10.0.0.1");
+  try {
+    lease_address(cidr, gw, ips({"10.0.0.2"}), "tiny");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "network 'tiny' has no free address in 10.0.0.0/30 (1 in use); delete a VM or "
+                 "create a larger network");
+  }
+  EXPECT_THROW(lease_address(Ipv4Cidr::parse("10.0.0.1/32"), gw, {}, "x"), Error);
+  const auto big = Ipv4Cidr::parse("10.0.0.0/24");
+  EXPECT_NO_THROW(check_requested_address(big, gw, {}, Ipv4::parse("10.0.0.9"), "n"));
+  for (const auto* bad : {"10.0.1.9", "10.0.0.0", "10.0.0.1", "10.0.0.255", "10.0.0.7"}) {
+    EXPECT_THROW(check_requested_address(big, gw, ips({"10.0.0.7"}), Ipv4::parse(bad), "n"), Error)
+        << bad;
+  }
+}
+
+class FixedRandom : public Random {
+ public:
+  explicit FixedRandom(std::deque<std::uint64_t> v) : values_(std::move(v)) {}
+  std::uint64_t next_u64() override {
+    const auto v = values_.front();
+    values_.pop_front();
+    return v;
+  }
+
+ private:
+  std::deque<std::uint64_t> values_;
+};
+
+TEST(Ids, InstanceIdAndUuid) {
+  FixedRandom r({0x12345, 0x0123456789abcdefULL, 0xffffffffffffffffULL, 0, 0x1111, 0x2222});
+  EXPECT_EQ(generate_instance_id(r), "i-50123456789abcdef");
+  EXPECT_EQ(generate_uuid(r, false), "ffffffff-ffff-4fff-8000-000000000000");
+  EXPECT_EQ(generate_uuid(r, true), "ec200000-0000-4111-8000-000000002222");
+}
+
+TEST(Substitute, Table) {
+  SubstitutionScope s;
+  s.singles = {{"NAME", "web1"}};
+  s.vectors["NIC"] = {{{"IP", "10.0.0.2"}, {"NETWORK", "a"}},
+                      {{"IP", "10.1.0.2"}, {"NETWORK", "b"}}};
+  s.vectors["USER"] = {{{"SSH_PUBLIC_KEY", "ssh-ed25519 AAA"}}};
+  const std::pair<const char*, const char*> cases[] = {
+      {"$NAME", "web1"},
+      {"host-$NAME.lan", "host-web1.lan"},
+      {"$NIC[IP]", "10.0.0.2"},
+      {"$nic[ ip ]", "10.0.0.2"},
+      {"$NIC[IP, NETWORK=\"b\"]", "10.1.0.2"},
+      {"$NIC[IP, NETWORK=b]", "10.1.0.2"},
+      {"$NIC[IP, NETWORK=\"zz\"]", ""},
+      {"$NIC[MTU]", ""},
+      {"$USER[SSH_PUBLIC_KEY]", "ssh-ed25519 AAA"},
+      {"$UNDEFINED", ""},
+      {"cost: 5$ or $", "cost: 5$ or $"},
+      {"$(reboot) `x` ${NAME}", "$(reboot) `x` ${NAME}"},
+      {"$NAME$NAME", "web1web1"},
+  };
+  for (const auto& [in, out] : cases) EXPECT_EQ(substitute_references(in, s, "T"), out) << in;
+  EXPECT_THROW(substitute_references("$NIC[IP", s, "T"), Error);
+  EXPECT_THROW(substitute_references("$NIC[IP, NETWORK]", s, "T"), Error);
+  EXPECT_THROW(substitute_references("$NIC[]", s, "T"), Error);
+}
+
+PlanInputs inputs() {
+  PlanInputs in;
+  in.name = "web1";
+  in.instance_id = "i-0123456789abcdef0";
+  in.uuid = "ec2a0000-0000-4000-8000-000000000001";
+  NetworkSpec lan;
+  lan.name = "lan";
+  lan.cidr = Ipv4Cidr::parse("192.168.122.0/24");
+  lan.gateway = Ipv4::parse("192.168.122.1");
+  lan.bridge = "ct-lan";
+  in.networks["lan"] = lan;
+  in.in_use["lan"] = ips({"192.168.122.2"});
+  in.images_dir = "/img";
+  in.instances_dir = "/inst";
+  in.user_ssh_key = "ssh-ed25519 AAAA ops@host";
+  return in;
+}
+
+constexpr const char* kTemplate = R"(
+MEMORY = 256
+DISK = [ IMAGE = "base.qcow2" ]
+NIC = [ NETWORK = "lan" ]
+NIC = [ NETWORK = "lan", IP = "192.168.122.50" ]
+CONTEXT = [ SSH_PUBLIC_KEY = "$USER[SSH_PUBLIC_KEY]", MY_IP = "$NIC[IP, NETWORK=\"lan\"]",
+            USER_DATA = "#cloud-config
+hostname: x", FILES = "/srv/a.sh /srv/b.conf", EMPTY = "" ]
+EC2 = [ AMI = "ami-1", KEYPAIR = "ops", INSTANCETYPE = "t3.micro" ]
+)";
+
+TEST(Plan, ContextVariablesAsOpenNebulaNamesThem) {
+  const auto p = plan_vm(parse_vm_template(kTemplate), inputs());
+  const core::ContextVars expected = {
+      {"DISK_ID", "1"},
+      {"ETH0_DNS", "192.168.122.1"},
+      {"ETH0_GATEWAY", "192.168.122.1"},
+      {"ETH0_IP", "192.168.122.3"},
+      {"ETH0_MAC", "02:00:c0:a8:7a:03"},
+      {"ETH0_MASK", "255.255.255.0"},
+      {"ETH0_NETWORK", "192.168.122.0"},
+      {"ETH1_DNS", "192.168.122.1"},
+      {"ETH1_GATEWAY", "192.168.122.1"},
+      {"ETH1_IP", "192.168.122.50"},
+      {"ETH1_MAC", "02:00:c0:a8:7a:32"},
+      {"ETH1_MASK", "255.255.255.0"},
+      {"ETH1_NETWORK", "192.168.122.0"},
+      {"MY_IP", "192.168.122.3"},
+      {"NETWORK", "YES"},
+      {"SET_HOSTNAME", "web1"},
+      {"SSH_PUBLIC_KEY", "ssh-ed25519 AAAA ops@host"},
+      {"TARGET", "hda"},
+      {"USER_DATA", "I2Nsb3VkLWNvbmZpZwpob3N0bmFtZTogeA=="},
+      {"USER_DATA_ENCODING", "base64"},
+  };
+  EXPECT_EQ(p.context, expected);
+  const std::vector<std::pair<std::string, std::string>> files = {{"a.sh", "/srv/a.sh"},
+                                                                  {"b.conf", "/srv/b.conf"}};
+  EXPECT_EQ(p.iso_files, files);
+  EXPECT_EQ(p.iso_path, "/inst/web1/context.iso");
+  ASSERT_EQ(p.disks.size(), 1U);
+  EXPECT_EQ(p.disks[0],
+            (DiskPlan{"/img/base.qcow2", "/inst/web1/disk0.qcow2", "qcow2", "vda", false, true}));
+}
+
+TEST(Plan, NetworkNoAndUnknownNetworkAndTakenAddress) {
+  auto t = parse_vm_template("NIC = [ NETWORK = lan ]\nCONTEXT = [ NETWORK = NO ]");
+  const auto p = plan_vm(t, inputs());
+  EXPECT_EQ(p.context.count("ETH0_IP"), 0U);
+  EXPECT_EQ(p.context.at("NETWORK"), "NO");
+  EXPECT_THROW(plan_vm(parse_vm_template("NIC = [ NETWORK = wan ]"), inputs()), Error);
+  EXPECT_THROW(plan_vm(parse_vm_template("NIC = [ NETWORK = lan, IP = 192.168.122.2 ]"), inputs()),
+               Error);
+  auto in = inputs();
+  in.name = "bad name";
+  EXPECT_THROW(plan_vm(parse_vm_template(""), in), Error);
+  in.name = "";
+  EXPECT_EQ(plan_vm(parse_vm_template(""), in).name, "i-0123456789abcdef0");
+  EXPECT_EQ(plan_vm(parse_vm_template("NAME = t1"), in).name, "t1");
+}
+
+TEST(Plan, RecordJsonIsExactAndRoundTrips) {
+  const auto p = plan_vm(parse_vm_template(kTemplate), inputs());
+  EXPECT_EQ(
+      record_to_json(p.record),
+      R"({"instance_id":"i-0123456789abcdef0","name":"web1","ami_id":"ami-1","instance_type":"t3.micro",)"
+      R"("hostname":"web1","nics":[{"mac":"02:00:c0:a8:7a:03","ip":"192.168.122.3","device_number":0,)"
+      R"("network":"lan","subnet_cidr":"192.168.122.0/24","gateway":"192.168.122.1"},)"
+      R"({"mac":"02:00:c0:a8:7a:32","ip":"192.168.122.50","device_number":1,"network":"lan",)"
+      R"("subnet_cidr":"192.168.122.0/24","gateway":"192.168.122.1"}],)"
+      R"("public_keys":[{"name":"ops","key":"ssh-ed25519 AAAA ops@host"}],)"
+      R"("user_data":"I2Nsb3VkLWNvbmZpZwpob3N0bmFtZTogeA==",)"
+      R"("host":{"context_iso":"/inst/web1/context.iso","overlays":["/inst/web1/disk0.qcow2"]}})");
+  EXPECT_EQ(record_from_json(record_to_json(p.record)), p.record);
+  EXPECT_EQ(record_from_metadata_element(record_metadata_element(p.record)), p.record);
+  InstanceRecord odd;
+  odd.instance_id = "i-1";
+  odd.hostname = "a\"b<c>&\n\x01";
+  EXPECT_EQ(record_from_metadata_element(record_metadata_element(odd)), odd);
+  EXPECT_THROW(record_from_json("{"), Error);
+  EXPECT_THROW(record_from_json("{}"), Error);
+  EXPECT_THROW(record_from_metadata_element("<x"), Error);
+}
+
+}  // namespace
+}  // namespace cloudtwin::host
