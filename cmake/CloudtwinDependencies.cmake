@@ -5,11 +5,11 @@ find_package(Threads REQUIRED)
 
 # Core (pure) needs only Poco Foundation (base64, gzip) and Net (MIME multipart).
 find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net JSON Util XML)
+find_package(yaml-cpp REQUIRED)                # cloud-config and YAML templates (also fuzzed)
 
 if(NOT CLOUDTWIN_FUZZ)
   find_package(Boost 1.74 REQUIRED)            # header-only Asio + Beast
   find_package(OpenSSL 3.0 REQUIRED)
-  find_package(yaml-cpp REQUIRED)
   pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
   pkg_check_modules(LIBNL REQUIRED IMPORTED_TARGET libnl-3.0 libnl-route-3.0)
   pkg_check_modules(LIBISOFS REQUIRED IMPORTED_TARGET libisofs-1)

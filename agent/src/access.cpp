@@ -67,6 +67,10 @@ bool parse_uint(std::string_view s, unsigned& out) {
 
 }  // namespace
 
+void write_file_atomic(const fs::path& path, const std::string& content, unsigned mode) {
+  write_atomic(path, content, static_cast<mode_t>(mode));
+}
+
 std::string read_or_empty(const fs::path& path) {
   // POSIX read rather than istreambuf_iterator: GCC 12's -Wnull-dereference misfires on the latter
   // at -O2.

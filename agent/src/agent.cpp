@@ -5,6 +5,8 @@
 #include <ostream>
 
 #include "cloudtwin/agent/access.hpp"
+#include "cloudtwin/agent/ec2.hpp"
+#include "cloudtwin/agent/users.hpp"
 #include "cloudtwin/core/error.hpp"
 
 namespace cloudtwin::agent {
@@ -41,24 +43,52 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& from) 
 
 Agent::Agent(AgentOptions options, std::vector<std::unique_ptr<Datasource>> sources,
              NetlinkFactory netlink, std::ostream& out, std::ostream& err,
-             HostnameSetter set_hostname)
+             HostnameSetter set_hostname, ProcessRunner* runner)
     : options_(std::move(options)),
       sources_(std::move(sources)),
       netlink_(std::move(netlink)),
       out_(out),
       err_(err),
-      set_hostname_(std::move(set_hostname)) {}
+      set_hostname_(std::move(set_hostname)),
+      runner_(runner) {}
 
 fs::path Agent::status_path() const {
   return under_root(options_.root, options_.state_dir) / "status.json";
 }
 
-Datasource* Agent::find_source(StageReport& report) {
-  const auto probed = probe_datasources(sources_);
+// Before the first source that needs the network (EC2), and only when no NIC has an
+// IPv4 address yet: address from the MAC, link up, route to 169.254.169.254.
+void Agent::metadata_fallback(StageReport& report) {
+  if (fallback_done_) return;
+  fallback_done_ = true;
+  step(report, "metadata-fallback", [&](std::vector<std::string>& messages) {
+    auto netlink = netlink_();
+    const auto plan = plan_metadata_fallback(netlink->observe(), options_.plan);
+    if (plan.nics.empty()) {
+      messages.emplace_back("an IPv4 address is already up, or no NIC's MAC carries the prefix");
+      return StepResult::Skipped;
+    }
+    const auto outcome = apply_plan(*netlink, plan);
+    append(messages, outcome.applied);
+    append(messages, outcome.warnings);
+    append(messages, outcome.errors);
+    return outcome.ok() ? StepResult::Ok : StepResult::Error;
+  });
+}
+
+Datasource* Agent::find_source(StageReport& report, bool fallback_network) {
+  const auto probed = probe_datasources(sources_, [&](Datasource& source) {
+    if (fallback_network && source.needs_network()) metadata_fallback(report);
+  });
   for (const auto& e : probed.errors) err_ << "cloudtwin-agent: " << e << "\n";
   if (probed.found) {
     report.datasource = probed.found->name();
     report.location = probed.found->location();
+    try {
+      report.instance_id = probed.found->instance_id().value_or("");
+    } catch (const Error&) {
+      // reported by the steps that need it
+    }
     return probed.found;
   }
   report.datasource = "none";
@@ -70,6 +100,9 @@ Datasource* Agent::find_source(StageReport& report) {
 }
 
 int Agent::finish(StageReport& report) {
+  report.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stage_start_)
+          .count();
   fs::create_directories(status_path().parent_path());
   const std::string existing = read_or_empty(status_path());
   std::string json;
@@ -92,7 +125,8 @@ int Agent::finish(StageReport& report) {
 int Agent::local() {
   StageReport report;
   report.stage = "local";
-  Datasource* source = find_source(report);
+  stage_start_ = std::chrono::steady_clock::now();
+  Datasource* source = find_source(report, true);
   if (!source) {
     if (report.steps.empty()) {
       out_ << "cloudtwin-agent local: no datasource found (no context CD, NoCloud or EC2 "
@@ -122,7 +156,8 @@ int Agent::local() {
 int Agent::final_stage() {
   StageReport report;
   report.stage = "final";
-  Datasource* source = find_source(report);
+  stage_start_ = std::chrono::steady_clock::now();
+  Datasource* source = find_source(report, false);
   if (!source) {
     if (report.steps.empty()) {
       out_ << "cloudtwin-agent final: no datasource found; nothing changed\n";
@@ -136,30 +171,57 @@ int Agent::final_stage() {
     append(messages, install_hostname(options_.root, *name));
     if (messages.empty()) messages.push_back("host name already " + *name);
     if (options_.set_kernel_hostname && set_hostname_) set_hostname_(*name);
+    report.hostname = *name;
+    return StepResult::Ok;
+  });
+  std::string user = "root";
+  if (const auto ctx = source->context()) user = ctx->username().value_or("root");
+  step(report, "users", [&](std::vector<std::string>& messages) {
+    if (user == "root") return StepResult::Skipped;
+    append(messages, ensure_user(options_.root, user));
+    const auto ctx = source->context();
+    if (ctx && ctx->flag("SUDO")) append(messages, install_sudo(options_.root, user, ""));
+    if (messages.empty()) messages.push_back("user " + user + " already exists");
     return StepResult::Ok;
   });
   step(report, "ssh-keys", [&](std::vector<std::string>& messages) {
     const auto keys = source->ssh_public_keys();
     if (keys.empty()) return StepResult::Skipped;
-    std::string user = "root";
-    if (const auto ctx = source->context()) user = ctx->username().value_or("root");
     append(messages, install_ssh_keys(options_.root, user, keys));
     if (messages.empty()) messages.push_back("authorized_keys of " + user + " already up to date");
     return StepResult::Ok;
   });
   step(report, "user-data", [&](std::vector<std::string>& messages) {
-    const auto data = source->user_data();  // throws for bad encodings: reported, not fatal
-    if (!data) return StepResult::Skipped;
-    messages.push_back(std::to_string(data->size()) +
-                       " bytes decoded; running user-data is not implemented yet");
-    return StepResult::Skipped;
+    // A bad encoding or MIME throws here: reported as this step's error, never fatal.
+    const auto items = collect_user_data(*source);
+    if (items.empty()) return StepResult::Skipped;
+    if (!runner_) {
+      messages.emplace_back("no process runner: user-data not run");
+      return StepResult::Skipped;
+    }
+    std::string all;
+    for (const auto& it : items) all += it.content;
+    const auto key = instance_key(source->instance_id(), all);
+    UserDataOptions o{options_.root, options_.state_dir, user};
+    const auto outcome = run_user_data_once(items, key, o, *runner_);
+    if (outcome.already_ran) {
+      messages.push_back("already ran for instance " + key + " (" + outcome.marker.string() + ")");
+      return StepResult::Skipped;
+    }
+    for (const auto& p : outcome.parts) {
+      report.parts.push_back({p.name, p.kind, p.exit_code.value_or(-1), p.ok});
+      for (const auto& m : p.messages) messages.push_back(p.name + ": " + m);
+    }
+    return outcome.ok() ? StepResult::Ok : StepResult::Error;
   });
   return finish(report);
 }
 
 int Agent::status() {
   if (!fs::exists(status_path())) {
-    out_ << "cloudtwin-agent: no report yet (" << status_path().string() << " does not exist)\n";
+    // Still JSON: a tiny guest's /init reads whatever this prints between its markers.
+    err_ << "cloudtwin-agent: no report yet (" << status_path().string() << " does not exist)\n";
+    out_ << "{\"stages\": {}}\n";
     return 0;
   }
   out_ << read_or_empty(status_path());

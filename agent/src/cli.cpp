@@ -7,9 +7,14 @@
 #include <cstring>
 #include <ostream>
 
+#include "cloudtwin/agent/access.hpp"
+#include "cloudtwin/agent/adapters/beast_metadata_client.hpp"
 #include "cloudtwin/agent/adapters/iso_disk.hpp"
 #include "cloudtwin/agent/adapters/libnl_netlink.hpp"
+#include "cloudtwin/agent/adapters/posix_process_runner.hpp"
+#include "cloudtwin/agent/agent_config.hpp"
 #include "cloudtwin/agent/context_cd.hpp"
+#include "cloudtwin/agent/ec2.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/version.hpp"
 
@@ -19,7 +24,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: cloudtwin-agent [--help] [--version]\n"
     "       cloudtwin-agent local|final|status [--root DIR] [--state-dir DIR]\n"
-    "                       [--context-device PATH] [--cd-attempts N]\n"
+    "                       [--context-device PATH] [--cd-attempts N] [--config FILE]\n"
+    "                       [--metadata-url URL] [--datasources 'LIST']\n"
     "\n"
     "cloudtwin-agent: guest agent: contextualizes a VM from a context CD, NoCloud or EC2 "
     "metadata.\n"
@@ -29,7 +35,12 @@ constexpr const char* kUsage =
     "  --root DIR            write every file under DIR (default /)\n"
     "  --state-dir DIR       report directory, under the root (default /var/lib/cloudtwin-agent)\n"
     "  --context-device PATH read the context CD from this device or ISO file\n"
-    "  --cd-attempts N       look for the CONTEXT label N times, 100 ms apart (default 3)\n";
+    "  --cd-attempts N       look for the CONTEXT label N times, 100 ms apart (default 3)\n"
+    "  --config FILE         configuration (default ROOT/etc/cloudtwin/agent.conf; missing: "
+    "defaults)\n"
+    "  --metadata-url URL    EC2 metadata service, e.g. http://127.0.0.1:8080 (an IP, never a "
+    "name)\n"
+    "  --datasources LIST    probe these, in order (context nocloud ec2); overrides the config\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   throw Error(ErrorCode::InvalidArgument, what);
@@ -42,7 +53,68 @@ void set_hostname_syscall(const std::string& name) {
   }
 }
 
+AgentConfig load_config(const CliOptions& o) {
+  const std::string path =
+      o.config.value_or(under_root(o.agent.root, "/etc/cloudtwin/agent.conf").string());
+  std::error_code ec;
+  AgentConfig config;
+  if (std::filesystem::exists(path, ec))
+    config = parse_agent_config(read_or_empty(path), path);
+  else if (o.config)
+    throw Error(ErrorCode::NotFound, "configuration " + path + " does not exist");
+  if (o.datasources) config = with_order(config, *o.datasources);
+  return config;
+}
+
+std::vector<std::unique_ptr<Datasource>> make_sources(
+    const CliOptions& o, const AgentConfig& config, DiskLocator& locator,
+    std::vector<std::unique_ptr<MetadataClient>>& clients) {
+  std::vector<std::unique_ptr<Datasource>> sources;
+  for (const auto& name : config.order) {
+    if (name == "context") {
+      ContextCdOptions cd;
+      cd.device = o.context_device;
+      cd.attempts = o.command == "final" ? 1 : o.cd_attempts;
+      cd.retry_delay = std::chrono::milliseconds(100);
+      sources.push_back(std::make_unique<ContextCdDatasource>(locator, open_iso_disk, cd));
+    } else if (name == "nocloud" && !o.context_device) {
+      sources.push_back(make_nocloud_stub());
+    } else if (name == "ec2" && (!o.context_device || o.metadata_url)) {
+      auto endpoints = o.metadata_url
+                           ? std::vector<MetadataEndpoint>{parse_metadata_url(*o.metadata_url)}
+                           : default_metadata_endpoints();
+      clients.push_back(make_beast_metadata_client(std::move(endpoints), config.metadata_timeout));
+      Ec2Options ec2;
+      ec2.allow_imdsv1 = config.allow_imdsv1;
+      ec2.token_ttl = config.token_ttl;
+      // `final` runs after network-online: the service answers now or not at all.
+      ec2.max_wait = o.command == "final" ? std::chrono::milliseconds(0)
+                                          : std::chrono::milliseconds(config.metadata_max_wait);
+      sources.push_back(std::make_unique<Ec2Datasource>(*clients.back(), ec2));
+    }
+  }
+  return sources;
+}
+
 }  // namespace
+
+AgentConfig with_order(AgentConfig config, const std::string& list) {
+  config.order.clear();
+  std::string word;
+  for (const char c : list + " ") {
+    if (c != ' ' && c != ',') {
+      word += c;
+      continue;
+    }
+    if (word.empty()) continue;
+    if (word != "context" && word != "nocloud" && word != "ec2")
+      throw Error(ErrorCode::InvalidArgument,
+                  "--datasources: unknown datasource '" + word + "' (context, nocloud, ec2)");
+    config.order.push_back(word);
+    word.clear();
+  }
+  return config;
+}
 
 CliOptions parse_cli(const std::vector<std::string>& args) {
   CliOptions o;
@@ -58,6 +130,12 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.agent.state_dir = value();
     else if (a == "--context-device")
       o.context_device = value();
+    else if (a == "--config")
+      o.config = value();
+    else if (a == "--metadata-url")
+      o.metadata_url = value();
+    else if (a == "--datasources")
+      o.datasources = value();
     else if (a == "--cd-attempts") {
       const auto& v = value();
       const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.cd_attempts);
@@ -90,18 +168,24 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "cloudtwin-agent: " << e.what() << "\n" << kUsage;
     return 2;
   }
-  BlkidLocator locator;
-  ContextCdOptions cd;
-  cd.device = o.context_device;
-  cd.attempts = o.command == "final" ? 1 : o.cd_attempts;
-  cd.retry_delay = std::chrono::milliseconds(100);
-  std::vector<std::unique_ptr<Datasource>> sources;
-  sources.push_back(std::make_unique<ContextCdDatasource>(locator, open_iso_disk, cd));
-  if (!o.context_device) {
-    sources.push_back(make_nocloud_stub());
-    sources.push_back(make_ec2_stub());
+  if (o.command == "status") {
+    // Never depends on the configuration: it must print JSON even when that is broken.
+    return Agent(o.agent, {}, make_libnl_netlink, out, err).status();
   }
-  Agent agent(o.agent, std::move(sources), make_libnl_netlink, out, err, set_hostname_syscall);
+  AgentConfig config;
+  std::vector<std::unique_ptr<MetadataClient>> clients;
+  BlkidLocator locator;
+  std::vector<std::unique_ptr<Datasource>> sources;
+  try {
+    config = load_config(o);
+    sources = make_sources(o, config, locator, clients);
+  } catch (const Error& e) {
+    err << "cloudtwin-agent: " << e.what() << "\n";
+    return 2;
+  }
+  const auto runner = make_posix_process_runner();
+  Agent agent(o.agent, std::move(sources), make_libnl_netlink, out, err, set_hostname_syscall,
+              runner.get());
   if (o.command == "local") return agent.local();
   if (o.command == "final") return agent.final_stage();
   return agent.status();

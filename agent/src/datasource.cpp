@@ -10,10 +10,12 @@ std::unique_ptr<Datasource> make_nocloud_stub() {
 
 std::unique_ptr<Datasource> make_ec2_stub() { return std::make_unique<NotFoundDatasource>("ec2"); }
 
-ProbeResult probe_datasources(const std::vector<std::unique_ptr<Datasource>>& sources) {
+ProbeResult probe_datasources(const std::vector<std::unique_ptr<Datasource>>& sources,
+                              const std::function<void(Datasource&)>& before) {
   ProbeResult result;
   for (const auto& source : sources) {
     try {
+      if (before) before(*source);
       if (source->probe()) {
         result.found = source.get();
         return result;

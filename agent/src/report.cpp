@@ -71,6 +71,8 @@ std::string merge_status_json(std::string_view existing, const StageReport& repo
   Poco::JSON::Object::Ptr stage = new Poco::JSON::Object;
   stage->set("datasource", report.datasource);
   stage->set("location", report.location);
+  stage->set("instance_id", report.instance_id);
+  stage->set("duration_ms", report.duration_ms);
   stage->set("ok", report.ok());
   stage->set("summary", summary_line(report));
   Poco::JSON::Array::Ptr steps = new Poco::JSON::Array;
@@ -85,6 +87,17 @@ std::string merge_status_json(std::string_view existing, const StageReport& repo
     steps->add(step);
   }
   stage->set("steps", steps);
+  if (!report.hostname.empty()) stage->set("hostname", report.hostname);
+  Poco::JSON::Array::Ptr parts = new Poco::JSON::Array;
+  for (const auto& p : report.parts) {
+    Poco::JSON::Object::Ptr part = new Poco::JSON::Object;
+    part->set("name", p.name);
+    part->set("kind", p.kind);
+    if (p.exit_code >= 0) part->set("exit_code", p.exit_code);
+    part->set("ok", p.ok);
+    parts->add(part);
+  }
+  stage->set("user_data_parts", parts);
   stages->set(report.stage, stage);
   std::ostringstream out;
   doc->stringify(out, 2);

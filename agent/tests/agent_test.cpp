@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "cloudtwin/agent/adapters/posix_process_runner.hpp"
 #include "cloudtwin/core/context_sh.hpp"
 #include "fake_netlink.hpp"
 #include "temp_dir.hpp"
@@ -25,6 +26,7 @@ class ContextSource : public Datasource {
   std::optional<std::string> hostname() const override { return ctx_.hostname(); }
   std::vector<std::string> ssh_public_keys() const override { return ctx_.ssh_public_keys(); }
   std::optional<std::string> user_data() const override { return ctx_.user_data(); }
+  std::optional<std::string> instance_id() const override { return ctx_.get("VMID"); }
   NetworkPlan network_plan(const PlanOptions& o) const override {
     return plan_from_context(ctx_, o);
   }
@@ -47,7 +49,7 @@ class Stages : public ::testing::Test {
           ++netlinks_;
           return std::make_unique<ForwardingNetlink>(nl_);
         },
-        out_, err_);
+        out_, err_, {}, runner_.get());
   }
   // Hands the shared fake to the agent, which owns what it is given.
   struct ForwardingNetlink : Netlink {
@@ -58,6 +60,7 @@ class Stages : public ::testing::Test {
   };
 
   testing::TempDir root_;
+  std::unique_ptr<ProcessRunner> runner_ = make_posix_process_runner();
   testing::FakeNetlink nl_{ObservedState{{testing::link(2, "eth0", "02:00:c0:a8:7a:0a")}}};
   int netlinks_ = 0;
   std::ostringstream out_, err_;
@@ -115,14 +118,55 @@ TEST_F(Stages, NetlinkFailureIsReportedAndExitIsOne) {
   EXPECT_THAT(err_.str(), HasSubstr("ssh-keys: user 'root' is not in"));
 }
 
+TEST_F(Stages, UserDataOncePerInstanceUsernameAndSudo) {
+  testing::write_file(root_.path() / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  const auto marker = (root_.path() / "ran").string();
+  const std::string script = "#!/bin/sh\necho x >> " + marker + "\n";
+  const std::string ctx =
+      "VMID='42'\nUSERNAME='web'\nSUDO='YES'\nSSH_PUBLIC_KEY='ssh-ed25519 K'\n"
+      "USER_DATA='" +
+      core::base64_encode(script) + "'\nUSER_DATA_ENCODING='base64'\n";
+  auto agent = make(std::make_unique<ContextSource>(ctx));
+  EXPECT_EQ(agent.final_stage(), 0) << err_.str();
+  std::ostringstream status;
+  std::ostringstream ignored;
+  AgentOptions status_options;
+  status_options.root = root_.path();
+  Agent(status_options, {}, {}, status, ignored).status();
+  EXPECT_THAT(status.str(), HasSubstr("\"exit_code\": 0"));
+  EXPECT_THAT(status.str(), HasSubstr("\"instance_id\": \"42\""));
+  EXPECT_EQ(agent.final_stage(), 0) << err_.str();
+  EXPECT_EQ(testing::read_text(marker), "x\n") << "a reboot does not rerun user-data";
+  EXPECT_THAT(out_.str(), HasSubstr("user-data: already ran for instance 42"));
+  EXPECT_THAT(testing::read_text(root_.path() / "etc/passwd"), HasSubstr("web:x:1000:1000:"));
+  EXPECT_EQ(testing::read_text(root_.path() / "home/web/.ssh/authorized_keys"), "ssh-ed25519 K\n");
+  EXPECT_EQ(testing::read_text(root_.path() / "etc/sudoers.d/90-cloudtwin-web"),
+            "web ALL=(ALL) NOPASSWD:ALL\n");
+  auto other = make(std::make_unique<ContextSource>(
+      "VMID='43'\nUSER_DATA='" + core::base64_encode(script) + "'\nUSER_DATA_ENCODING='base64'\n"));
+  EXPECT_EQ(other.final_stage(), 0);
+  EXPECT_EQ(testing::read_text(marker), "x\nx\n") << "a new instance id reruns it";
+}
+
 TEST(Report, MergeKeepsOtherStagesAndRejectsGarbage) {
-  StageReport local{"local", "context-cd", "/dev/sr0", {{"network", StepResult::Ok, 1.5, {"x"}}}};
+  StageReport local{
+      "local", "context-cd", "/dev/sr0", "7", {{"network", StepResult::Ok, 1.5, {"x"}}}, 0, "", {}};
   const auto first = merge_status_json("", local);
-  StageReport final_report{
-      "final", "context-cd", "/dev/sr0", {{"hostname", StepResult::Skipped, 0, {}}}};
+  StageReport final_report{"final",
+                           "context-cd",
+                           "/dev/sr0",
+                           "7",
+                           {{"hostname", StepResult::Skipped, 0, {}}},
+                           12.5,
+                           "vm1",
+                           {{"part-001", "script", 3, false}, {"part-002", "include", -1, true}}};
   const auto both = merge_status_json(first, final_report);
   EXPECT_THAT(both, HasSubstr("\"local\""));
   EXPECT_THAT(both, HasSubstr("\"final\""));
+  EXPECT_THAT(both, HasSubstr("\"instance_id\": \"7\""));
+  EXPECT_THAT(both, HasSubstr("\"hostname\": \"vm1\""));
+  EXPECT_THAT(both, HasSubstr("\"exit_code\": 3"));
+  EXPECT_THAT(both, HasSubstr("\"duration_ms\": 12.5"));
   EXPECT_THROW(merge_status_json("[1,2", local), Error);
   EXPECT_THROW(merge_status_json("[1,2]", local), Error);
   EXPECT_EQ(summary_line(local),

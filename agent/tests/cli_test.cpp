@@ -28,6 +28,15 @@ TEST(AgentCli, Table) {
       {{"--root"}, 2, "", "option --root needs a value"},
       {{"--root", "/tmp"}, 2, "", "no command: expected local, final or status"},
       {{"local", "final"}, 2, "", "unknown command or option 'final'"},
+      {{"local", "--datasources", "context azure"}, 2, "", "unknown datasource 'azure'"},
+      {{"local", "--config", "/nonexistent/agent.conf"},
+       2,
+       "",
+       "/nonexistent/agent.conf does not exist"},
+      {{"local", "--metadata-url", "http://metadata.internal", "--datasources", "ec2"},
+       2,
+       "",
+       "names are never looked up"},
       {{"local", "--cd-attempts", "0"},
        2,
        "",
@@ -66,7 +75,7 @@ TEST(AgentCli, FinalFromIsoThenStatus) {
   std::ostringstream out, err;
   ASSERT_EQ(run_cli(args, out, err), 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("cloudtwin-agent final: context-cd (" + iso.string() +
-                                   "): 2 ok, 1 skipped, 0 errors"));
+                                   "): 2 ok, 2 skipped, 0 errors"));
   EXPECT_EQ(testing::read_text(root / "etc/hostname"), "cd-host\n");
   EXPECT_EQ(testing::read_text(root / "root/.ssh/authorized_keys"), "ssh-ed25519 AAAA me@x\n");
   std::ostringstream again, err2;

@@ -18,6 +18,7 @@
 #include "cloudtwin/agent/cli.hpp"
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "metadata_service.hpp"
 #include "temp_dir.hpp"
 
 namespace cloudtwin::agent {
@@ -211,6 +212,47 @@ TEST_F(Netns, LocalStageFromIsoTwice) {
   EXPECT_THAT(ip("-o link show dev veth1"), HasSubstr("state DOWN")) << "METHOD=skip";
   EXPECT_THAT(testing::read_text(dir.path() / "var/lib/cloudtwin-agent/status.json"),
               HasSubstr("\"local\""));
+}
+
+// `local` with only the EC2 datasource: no address is up, so the agent derives one from
+// the first NIC's MAC (veth1: the kernel gave the peer the lower ifindex), adds the route to
+// 169.254.169.254, then reads the real metadata service (here on 127.0.0.1 inside the namespace)
+// and configures the secondary NIC from network/interfaces/macs/*. A second run changes nothing.
+TEST_F(Netns, LocalStageFromEc2WithMacFallbackTwice) {
+  ip("link set lo up");
+  testing::TempDir dir;
+  const std::string json = R"({"instance-id": "i-netns", "local-hostname": "ec2-twin",
+    "network-interfaces": [
+      {"mac": "02:00:c0:a8:7b:0a", "device-number": 0, "local-ipv4s": ["192.168.123.10"],
+       "subnet-ipv4-cidr-block": "192.168.123.0/24"},
+      {"mac": "02:00:c0:a8:7a:0a", "device-number": 1, "local-ipv4s": ["10.2.0.5"],
+       "subnet-ipv4-cidr-block": "10.2.0.0/24"}],
+    "metadata-options": {"http-tokens": "required"}, "serve-to": ["127.0.0.1"]})";
+  const auto out = in_netns([&] {
+    testing::Service service(json);  // created after joining: its socket is in the namespace
+    const std::vector<std::string> args = {"local",         "--root", dir.path().string(),
+                                           "--datasources", "ec2",    "--metadata-url",
+                                           service.url()};
+    std::ostringstream o1, e1, o2, e2;
+    const int rc1 = run_cli(args, o1, e1);
+    const int rc2 = run_cli(args, o2, e2);
+    return std::to_string(rc1) + o1.str() + e1.str() + "--\n" + std::to_string(rc2) + o2.str() +
+           e2.str();
+  });
+  EXPECT_THAT(out, HasSubstr("0  metadata-fallback: link set veth1 up\n"
+                             "  metadata-fallback: addr add 192.168.123.10/24 dev veth1\n"
+                             "  metadata-fallback: route add default via 192.168.123.1 dev veth1\n"
+                             "  metadata-fallback: route add 169.254.169.254/32 via 192.168.123.1 "
+                             "dev veth1\n"
+                             "  network: link set veth0 up\n"
+                             "  network: addr add 10.2.0.5/24 dev veth0\n"
+                             "cloudtwin-agent local: ec2 (http://127.0.0.1:"));
+  EXPECT_THAT(out, HasSubstr("--\n0  metadata-fallback: an IPv4 address is already up"));
+  EXPECT_THAT(out, HasSubstr("  network: already configured\n"));
+  EXPECT_THAT(ip("-4 -o addr show dev veth0"), HasSubstr("inet 10.2.0.5/24"));
+  EXPECT_THAT(ip("-4 route show"), HasSubstr("169.254.169.254 via 192.168.123.1 dev veth1"));
+  const auto status = testing::read_text(dir.path() / "var/lib/cloudtwin-agent/status.json");
+  EXPECT_THAT(status, HasSubstr("\"instance_id\": \"i-netns\""));
 }
 
 }  // namespace

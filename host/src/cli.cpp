@@ -17,10 +17,17 @@ constexpr const char* kUsage =
     "       cloudtwin net list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vm create TEMPLATE [--name NAME] [--ssh-key FILE] [--json]\n"
     "       cloudtwin vm list|show NAME|delete NAME [--json]\n"
+    "       cloudtwin vm start|reboot NAME [--json]\n"
+    "       cloudtwin vm stop NAME [--force] [--json]   (ACPI shutdown; --force pulls the plug)\n"
+    "       cloudtwin vm console NAME [--force]         (raw serial console; Ctrl-] leaves)\n"
+    "       cloudtwin image register FILE [--name NAME] [--format raw|qcow2|vmdk|vdi|vhd] "
+    "[--json]\n"
+    "       cloudtwin image list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vpn ...   overlay network (see cloudtwin vpn --help)\n"
     "\n"
     "cloudtwin: host CLI: networks, images and VMs on libvirt.\n"
     "TEMPLATE is OpenNebula template syntax, or YAML when it ends in .yaml/.yml.\n"
+    "Images are the qcow2 files in [storage] images; DISK = [ IMAGE = NAME ] uses one.\n"
     "--connect defaults to [libvirt] uri in /etc/cloudtwin/host.conf, else qemu:///system.\n";
 
 int usage_error(std::ostream& err, const std::string& message) {
@@ -87,22 +94,21 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (command != "net" && command != "vm" && command != "image") {
     return usage_error(err, "unknown command or option '" + command + "'");
   }
-  if (command == "image") {
-    err << "cloudtwin: image register|list|show|delete is not implemented yet; put qcow2 base "
-           "images in "
-           "[storage] images (host.conf) and name them in DISK = [ IMAGE = ... ]\n";
-    return 1;
-  }
   if (i + 1 >= args.size()) return usage_error(err, command + " needs a subcommand");
   const auto verb = args[i + 1];
   try {
     const auto args_parsed = parse_args(
-        args, i + 2, {"--name", "--cidr", "--gateway", "--dns", "--mode", "--ssh-key"}, {"--json"});
+        args, i + 2, {"--name", "--cidr", "--gateway", "--dns", "--mode", "--ssh-key", "--format"},
+        {"--json", "--force"});
     CliContext ctx{env, HostConfig{}, uri, out, err};
     if (const auto text = env.read_file(config_path))
       ctx.config = parse_host_conf(*text, config_path);
     if (ctx.uri.empty()) ctx.uri = ctx.config.uri;
-    return command == "net" ? run_net(verb, args_parsed, ctx) : run_vm(verb, args_parsed, ctx);
+    if (command == "net") return run_net(verb, args_parsed, ctx);
+    if (command == "image") return run_image(verb, args_parsed, ctx);
+    if (verb == "start" || verb == "stop" || verb == "reboot" || verb == "console")
+      return run_vm_power(verb, args_parsed, ctx);
+    return run_vm(verb, args_parsed, ctx);
   } catch (const UsageError& e) {
     return usage_error(err, e.message);
   } catch (const Error& e) {

@@ -41,5 +41,11 @@ struct CliContext {
 
 int run_net(const std::string& verb, const Args& args, CliContext& ctx);
 int run_vm(const std::string& verb, const Args& args, CliContext& ctx);
+int run_image(const std::string& verb, const Args& args, CliContext& ctx);
+int run_vm_power(const std::string& verb, const Args& args, CliContext& ctx);  // start|stop|...
+
+// Shared by the command files.
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+std::string need_one(const Args& a, const std::string& what);
 
 }  // namespace cloudtwin::host

@@ -7,7 +7,6 @@
 #include "cloudtwin/host/instance_record.hpp"
 
 namespace cloudtwin::host {
-namespace {
 
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width;
@@ -29,6 +28,8 @@ std::string need_one(const Args& a, const std::string& what) {
   if (a.positional.size() != 1) throw UsageError{"expected exactly one " + what};
   return a.positional[0];
 }
+
+namespace {
 
 std::string net_json(const NetworkSummary& n) {
   std::string j = "{\"name\":" + json_quote(n.spec.name) +
@@ -97,6 +98,14 @@ void print_vm(std::ostream& out, const VmSummary& v) {
     for (const auto& k : r.public_keys)
       rows.push_back({"key " + k.name + ":", k.key.substr(0, 40)});
     rows.push_back({"context cd:", r.context_iso});
+    if (!r.cidata_iso.empty()) rows.push_back({"nocloud cd:", r.cidata_iso});
+    if (!r.console_log.empty()) rows.push_back({"console log:", r.console_log});
+    if (!r.images.empty()) {
+      std::string images;
+      for (const auto& i : r.images) images += (images.empty() ? "" : ",") + i;
+      rows.push_back({"images:", images});
+    }
+    if (r.vpn) rows.push_back({"vpn:", "profile issued (CN " + r.instance_id + ")"});
   } else {
     rows.push_back({"note:", "not created by cloudtwin (no instance record)"});
   }
@@ -154,7 +163,8 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
   auto iso = ctx.env.iso_writer();
   auto storage = ctx.env.storage();
   auto random = ctx.env.random();
-  VmService vms(*hv, *iso, *storage, *random, ctx.config.settings);
+  auto vpn = ctx.env.vpn ? ctx.env.vpn(ctx.config.settings.vpn_state_dir) : nullptr;
+  VmService vms(*hv, *iso, *storage, *random, ctx.config.settings, vpn.get());
   if (verb == "create") {
     const auto path = need_one(a, "TEMPLATE file");
     const auto text = ctx.env.read_file(path);

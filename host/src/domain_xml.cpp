@@ -6,11 +6,21 @@
 namespace cloudtwin::host {
 namespace {
 
-std::string cmdline(const OsSpec& os) {
-  std::string c;
-  if (!os.root.empty()) c = "root=" + (os.root.front() == '/' ? os.root : "/dev/" + os.root);
-  if (!os.kernel_cmd.empty()) c += (c.empty() ? "" : " ") + os.kernel_cmd;
-  return c;
+bool has_root_arg(const std::string& cmd) {
+  for (std::size_t at = cmd.find("root="); at != std::string::npos;
+       at = cmd.find("root=", at + 1)) {
+    if (at == 0 || cmd[at - 1] == ' ') return true;
+  }
+  return false;
+}
+
+void render_cdrom(std::ostringstream& x, const std::string& path, const std::string& target) {
+  x << "    <disk type='file' device='cdrom'>\n"
+    << "      <driver name='qemu' type='raw'/>\n"
+    << "      <source file='" << xml_escape(path) << "'/>\n"
+    << "      <target dev='" << xml_escape(target) << "' bus='ide'/>\n"
+    << "      <readonly/>\n"
+    << "    </disk>\n";
 }
 
 void render_os(std::ostringstream& x, const DomainSpec& s) {
@@ -20,7 +30,7 @@ void render_os(std::ostringstream& x, const DomainSpec& s) {
   if (s.os && !s.os->kernel.empty()) {
     x << "    <kernel>" << xml_escape(s.os->kernel) << "</kernel>\n";
     if (!s.os->initrd.empty()) x << "    <initrd>" << xml_escape(s.os->initrd) << "</initrd>\n";
-    const auto c = cmdline(*s.os);
+    const auto c = kernel_cmdline(*s.os);
     if (!c.empty()) x << "    <cmdline>" << xml_escape(c) << "</cmdline>\n";
   } else {
     x << "    <boot dev='hd'/>\n";
@@ -62,6 +72,12 @@ void render_nic(std::ostringstream& x, const NicPlan& n, const std::string& nwfi
 
 }  // namespace
 
+std::string kernel_cmdline(const OsSpec& os) {
+  if (os.root.empty() || has_root_arg(os.kernel_cmd)) return os.kernel_cmd;
+  const auto root = "root=" + (os.root.front() == '/' ? os.root : "/dev/" + os.root);
+  return os.kernel_cmd.empty() ? root : root + " " + os.kernel_cmd;
+}
+
 std::string render_domain_xml(const DomainSpec& s) {
   std::ostringstream x;
   x << "<domain type='" << xml_escape(s.type) << "'>\n"
@@ -75,16 +91,14 @@ std::string render_domain_xml(const DomainSpec& s) {
   render_os(x, s);
   x << "  <features>\n    <acpi/>\n  </features>\n  <devices>\n";
   for (const auto& d : s.disks) render_disk(x, d);
-  if (!s.cdrom_path.empty()) {
-    x << "    <disk type='file' device='cdrom'>\n"
-      << "      <driver name='qemu' type='raw'/>\n"
-      << "      <source file='" << xml_escape(s.cdrom_path) << "'/>\n"
-      << "      <target dev='" << xml_escape(s.cdrom_target) << "' bus='ide'/>\n"
-      << "      <readonly/>\n"
-      << "    </disk>\n";
-  }
+  if (!s.cdrom_path.empty()) render_cdrom(x, s.cdrom_path, s.cdrom_target);
+  if (!s.cidata_path.empty()) render_cdrom(x, s.cidata_path, "hdb");
   for (const auto& n : s.nics) render_nic(x, n, s.nwfilter);
-  x << "    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n"
+  // A pty keeps `vm console` working; <log> copies everything the guest prints to a file.
+  x << "    <serial type='pty'>\n";
+  if (!s.console_log.empty())
+    x << "      <log file='" << xml_escape(s.console_log) << "' append='on'/>\n";
+  x << "      <target port='0'/>\n    </serial>\n"
     << "    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n"
     << "  </devices>\n</domain>\n";
   return x.str();

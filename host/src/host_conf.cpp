@@ -62,6 +62,8 @@ HostConfig parse_host_conf(std::string_view text, std::string_view source) {
       c.settings.images_dir = value;
     else if (key == "storage.instances")
       c.settings.instances_dir = value;
+    else if (key == "vpn.state_dir")
+      c.settings.vpn_state_dir = value;
     else if (key == "network.nwfilter")
       c.settings.nwfilter = value == "none" ? "" : value;
     else if (key == "network.mac_prefix") {
@@ -81,6 +83,9 @@ CliEnv default_cli_env() {
   env.iso_writer = [] { return make_libisofs_writer(); };
   env.storage = [] { return make_local_storage(); };
   env.random = []() -> std::unique_ptr<Random> { return std::make_unique<DeviceRandom>(); };
+  env.image_tool = [] { return make_qemu_img_tool(); };
+  env.vpn = [](const std::string& dir) { return make_vpn_issuer(dir); };
+  env.terminal = [] { return make_posix_terminal(); };
   env.read_file = [](const std::string& path) -> std::optional<std::string> {
     std::ifstream in(path, std::ios::binary);
     if (!in) {

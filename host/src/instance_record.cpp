@@ -74,7 +74,16 @@ std::string record_to_json(const InstanceRecord& r) {
        field("context_iso", r.context_iso) + ",\"overlays\":[";
   for (std::size_t i = 0; i < r.overlays.size(); ++i)
     j += (i ? "," : "") + json_string(r.overlays[i]);
-  return j + "]}}";
+  j += "],\"images\":[";
+  for (std::size_t i = 0; i < r.images.size(); ++i) j += (i ? "," : "") + json_string(r.images[i]);
+  j += "]";
+  if (!r.cidata_iso.empty()) j += "," + field("cidata_iso", r.cidata_iso);
+  if (!r.console_log.empty()) {
+    j += "," + field("console_log", r.console_log) +
+         ",\"console_log_owned\":" + (r.console_log_owned ? "true" : "false");
+  }
+  if (r.vpn) j += ",\"vpn\":true";
+  return j + "}}";
 }
 
 InstanceRecord record_from_json(std::string_view json) {
@@ -109,6 +118,15 @@ InstanceRecord record_from_json(std::string_view json) {
         for (std::size_t i = 0; i < ov->size(); ++i)
           r.overlays.push_back(ov->getElement<std::string>(static_cast<unsigned>(i)));
       }
+      if (auto im = host->getArray("images")) {
+        for (std::size_t i = 0; i < im->size(); ++i)
+          r.images.push_back(im->getElement<std::string>(static_cast<unsigned>(i)));
+      }
+      r.cidata_iso = get(host, "cidata_iso");
+      r.console_log = get(host, "console_log");
+      r.console_log_owned =
+          host->has("console_log_owned") && host->getValue<bool>("console_log_owned");
+      r.vpn = host->has("vpn") && host->getValue<bool>("vpn");
     }
     if (r.instance_id.empty())
       throw Error(ErrorCode::InvalidArgument, "instance record has no instance_id");

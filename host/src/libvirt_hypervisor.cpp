@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
@@ -11,6 +12,29 @@
 
 namespace cloudtwin::host {
 namespace {
+
+void no_op_timer(int, void*) {}
+
+// Runs one iteration of libvirt's default event loop, returning after at most `ms`
+// (a timer fires then). The remote driver reads stream data only while this runs.
+class EventTimer {
+ public:
+  EventTimer() : id_(virEventAddTimeout(-1, no_op_timer, nullptr, nullptr)) {}
+  ~EventTimer() {
+    if (id_ >= 0) virEventRemoveTimeout(id_);
+  }
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+  void run_once(int ms) {
+    if (id_ < 0) return;
+    virEventUpdateTimeout(id_, ms);
+    virEventRunDefaultImpl();
+    virEventUpdateTimeout(id_, -1);
+  }
+
+ private:
+  int id_;
+};
 
 // libvirt prints every error to stderr by default; we report them ourselves.
 void quiet(void*, virErrorPtr) {}
@@ -28,6 +52,52 @@ using Conn = std::unique_ptr<virConnect, ConnClose>;
 using Dom = std::unique_ptr<virDomain, DomFree>;
 using Net = std::unique_ptr<virNetwork, NetFree>;
 
+[[noreturn]] void fail(const std::string& what);
+
+class LibvirtConsole final : public ConsoleStream {
+ public:
+  LibvirtConsole(virStreamPtr stream, std::string name) : st_(stream), name_(std::move(name)) {}
+  ~LibvirtConsole() override {
+    if (!closed_) virStreamAbort(st_);
+    virStreamFree(st_);
+  }
+  LibvirtConsole(const LibvirtConsole&) = delete;
+  LibvirtConsole& operator=(const LibvirtConsole&) = delete;
+
+  std::optional<std::string> receive(int timeout_ms) override {
+    char buf[4096];
+    for (int round = 0;; ++round) {
+      const int n = virStreamRecv(st_, buf, sizeof buf);
+      if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
+      if (n == 0 || n == -1) {  // end of stream, or the VM went away under it
+        if (n == 0) virStreamFinish(st_);
+        closed_ = true;
+        return std::nullopt;
+      }
+      if (round > 0 || timeout_ms <= 0) return std::string();
+      timer_.run_once(timeout_ms);
+    }
+  }
+
+  void send(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      const int n = virStreamSend(st_, bytes.data(), bytes.size());
+      if (n == -2) {
+        timer_.run_once(10);
+        continue;
+      }
+      if (n < 0) fail("cannot write to the console of VM '" + name_ + "'");
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  virStreamPtr st_;
+  std::string name_;
+  EventTimer timer_;
+  bool closed_ = false;
+};
+
 [[noreturn]] void fail(const std::string& what) {
   const int code = virGetLastErrorCode();
   const char* msg = virGetLastErrorMessage();
@@ -40,6 +110,9 @@ class LibvirtHypervisor final : public Hypervisor {
  public:
   explicit LibvirtHypervisor(const std::string& uri) {
     virSetErrorFunc(nullptr, quiet);
+    // Before connecting: the remote driver hooks its socket into the loop at open time.
+    static std::once_flag events;
+    std::call_once(events, [] { virEventRegisterDefaultImpl(); });
     conn_.reset(virConnectOpen(uri.c_str()));
     if (!conn_)
       fail("cannot connect to libvirt at '" + uri + "' (is libvirtd running? see --connect)");
@@ -127,6 +200,35 @@ class LibvirtHypervisor final : public Hypervisor {
       out.push_back(std::move(info));
     }
     return out;
+  }
+  void shutdown_domain(const std::string& name) override {
+    auto d = domain(name);
+    if (virDomainShutdown(d.get()) != 0) fail("cannot shut down VM '" + name + "'");
+  }
+  void reboot_domain(const std::string& name) override {
+    auto d = domain(name);
+    if (virDomainReboot(d.get(), 0) != 0) fail("cannot reboot VM '" + name + "'");
+  }
+  std::string domain_xml(const std::string& name) override {
+    auto d = domain(name);
+    char* xml = virDomainGetXMLDesc(d.get(), 0);
+    if (xml == nullptr) fail("cannot read the XML of VM '" + name + "'");
+    std::string out = xml;
+    std::free(xml);
+    return out;
+  }
+  std::unique_ptr<ConsoleStream> open_console(const std::string& name, bool force) override {
+    auto d = domain(name);
+    // Freed only after fail() has read libvirt's last error.
+    std::unique_ptr<virStream, int (*)(virStreamPtr)> st(
+        virStreamNew(conn_.get(), VIR_STREAM_NONBLOCK), virStreamFree);
+    if (!st) fail("cannot create a stream for the console of VM '" + name + "'");
+    const unsigned flags = force ? VIR_DOMAIN_CONSOLE_FORCE : VIR_DOMAIN_CONSOLE_SAFE;
+    if (virDomainOpenConsole(d.get(), nullptr, st.get(), flags) != 0) {
+      fail("cannot open the console of VM '" + name + "'" +
+           (force ? "" : " (is another console attached? --force takes it over)"));
+    }
+    return std::make_unique<LibvirtConsole>(st.release(), name);
   }
 
  private:

@@ -1,41 +1,26 @@
 // Storage on the local file system; overlays through `qemu-img create` run with
 // posix_spawnp and an argument vector (never a shell).
+#include <dirent.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
-
-extern char** environ;
+#include "process.hpp"
 
 namespace cloudtwin::host {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
-
-// Runs argv, returns the exit status (or throws when it cannot be started).
-int run(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  if (rc != 0) throw Error(ErrorCode::System, "cannot run " + args[0] + ": " + std::strerror(rc));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error(ErrorCode::System, "waitpid " + args[0] + ": " + errno_text());
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 class LocalStorage final : public Storage {
  public:
@@ -59,7 +44,7 @@ class LocalStorage final : public Storage {
                   "base image " + base + " does not exist (put qcow2 images in [storage] images)");
     // Base images are qcow2; -F says so, so qemu never probes the backing file's format.
     const int status =
-        run({qemu_img_, "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, path});
+        run_process({qemu_img_, "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, path});
     if (status != 0) {
       ::unlink(path.c_str());
       throw Error(ErrorCode::Io, "qemu-img create of overlay " + path + " on " + base +
@@ -78,6 +63,24 @@ class LocalStorage final : public Storage {
   bool exists(const std::string& path) override {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
+  }
+  std::vector<std::string> list_files(const std::string& dir) override {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+    if (!d) throw Error(ErrorCode::Io, "cannot list " + dir + ": " + errno_text());
+    std::vector<std::string> out;
+    while (const dirent* e = ::readdir(d.get())) {
+      const std::string name = e->d_name;
+      struct stat st {};
+      if (name.front() == '.' || ::stat((dir + "/" + name).c_str(), &st) != 0) continue;
+      if (S_ISREG(st.st_mode)) out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  void rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      throw Error(ErrorCode::Io, "cannot rename " + from + " to " + to + ": " + errno_text());
+    }
   }
   std::shared_ptr<void> lock(const std::string& path) override {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -111,15 +111,11 @@ std::string render_network_xml(const NetworkSpec& s) {
     for (const auto& d : s.dns) x << "    <forwarder addr='" << xml_escape(d) << "'/>\n";
     x << "  </dns>\n";
   }
-  // The range leaves out the gateway when it sits at either end (the usual places).
-  auto first = s.cidr.network().to_u32() + 1;
-  auto last = s.cidr.broadcast().to_u32() - 1;
-  if (first == s.gateway.to_u32()) ++first;
-  if (last == s.gateway.to_u32()) --last;
+  // No <range>: dnsmasq then serves only the reserved hosts (libvirt writes
+  // dhcp-range=GATEWAY,static), so a guest without a reservation never gets an address
+  // that `vm create` leases later. Reservations come and go with VMs (virNetworkUpdate).
   x << "  <ip address='" << s.gateway.to_string() << "' prefix='" << s.cidr.prefix_length << "'>\n"
-    << "    <dhcp>\n"
-    << "      <range start='" << core::Ipv4::from_u32(first).to_string() << "' end='"
-    << core::Ipv4::from_u32(last).to_string() << "'/>\n";
+    << "    <dhcp>\n";
   for (const auto& h : s.hosts) x << "      " << render_dhcp_host_xml(h) << "\n";
   x << "    </dhcp>\n  </ip>\n"
     << "  <ip address='" << kMetadataAddress << "' prefix='32'/>\n"

@@ -1,5 +1,6 @@
 // Attributes -> VmTemplate: type checks with the position of the offending value.
 // No yaml-cpp here, so the fuzz build (core only) can compile this file.
+#include <cctype>
 #include <charconv>
 #include <set>
 #include <string>
@@ -38,9 +39,15 @@ class Converter {
       } else if (a.name == "NIC") {
         t.nics.push_back(nic(a));
       } else if (a.name == "CONTEXT") {
-        context(a, t.context);
+        context(a, t);
       } else if (a.name == "EC2") {
         t.ec2 = ec2(a);
+      } else if (a.name == "CONSOLE_LOG") {
+        t.console_log = console_log(a);
+      } else if (a.name == "NOCLOUD") {
+        t.nocloud = yes_no({a.name, single(a), a.pos}, a.name);
+      } else if (a.name == "VPN") {
+        t.vpn = yes_no({a.name, single(a), a.pos}, a.name);
       }
     }
     return t;
@@ -106,6 +113,13 @@ class Converter {
       else if (p.key == "ARCH")
         o.arch = p.value;
     }
+    for (const auto& p : a.pairs) {
+      if (p.key != "KERNEL_CMD") continue;
+      for (char c : p.value) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          fail(p.pos, "OS/KERNEL_CMD has a control character (newline, tab, ...); use spaces");
+      }
+    }
     if (o.kernel.empty() && (!o.initrd.empty() || !o.kernel_cmd.empty())) {
       fail(a.pos, "OS gives INITRD or KERNEL_CMD without KERNEL");
     }
@@ -151,13 +165,31 @@ class Converter {
     return n;
   }
 
-  void context(const TemplateAttr& a, std::vector<std::pair<std::string, std::string>>& out) const {
+  void context(const TemplateAttr& a, VmTemplate& t) const {
     need_vector(a);
     for (const auto& p : a.pairs) {
       if (!core::is_shell_name(p.key))
         fail(p.pos, "CONTEXT key '" + p.key + "' is not a shell variable name");
-      out.emplace_back(p.key, p.value);
+      if (p.key == "NOCLOUD")
+        t.nocloud = yes_no(p, "CONTEXT/NOCLOUD");
+      else if (p.key == "VPN")
+        t.vpn = yes_no(p, "CONTEXT/VPN");
+      else
+        t.context.emplace_back(p.key, p.value);
     }
+  }
+
+  std::string console_log(const TemplateAttr& a) const {
+    const auto& v = single(a);
+    std::string upper;
+    for (char c : v)
+      upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    if (upper == "YES" || upper == "TRUE") return "YES";
+    if (upper == "NO" || upper == "FALSE" || v.empty()) return "";
+    if (v.front() != '/' || v.find('\0') != std::string::npos) {
+      fail(a.pos, "CONSOLE_LOG must be YES, NO or an absolute path, got '" + v + "'");
+    }
+    return v;
   }
 
   Ec2Spec ec2(const TemplateAttr& a) const {

@@ -181,6 +181,13 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
   p.ec2 = t.ec2.has_value();
   p.instance_dir = in.instances_dir + "/" + p.name;
   p.iso_path = p.instance_dir + "/context.iso";
+  if (t.nocloud) p.cidata_path = p.instance_dir + "/cidata.iso";
+  p.console_log = t.console_log == "YES" ? p.instance_dir + "/console.log" : t.console_log;
+  p.vpn = t.vpn;
+  if (p.vpn && t.nics.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "VPN = YES needs a NIC: the VM's overlay address is its first NIC's lease");
+  }
   p.nics = plan_nics(t, in);
   p.disks = plan_disks(t, in, p.instance_dir);
   p.context = build_context_vars(t, p, in);
@@ -213,6 +220,13 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
   for (const auto& d : p.disks) {
     if (d.overlay) r.overlays.push_back(d.path);
   }
+  for (const auto& d : t.disks) {
+    if (!d.image.empty()) r.images.push_back(d.image);
+  }
+  r.cidata_iso = p.cidata_path;
+  r.console_log = p.console_log;
+  r.console_log_owned = t.console_log == "YES";
+  r.vpn = p.vpn;
   DomainSpec d;
   d.type = in.domain_type;
   d.nwfilter = in.nwfilter;
@@ -224,6 +238,8 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
   d.disks = p.disks;
   d.cdrom_path = p.iso_path;
   d.cdrom_target = p.cd_target;
+  d.cidata_path = p.cidata_path;
+  d.console_log = p.console_log;
   d.nics = p.nics;
   d.ec2_smbios = p.ec2;
   d.metadata_element = record_metadata_element(r);

@@ -4,6 +4,7 @@
 
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/user_data.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -76,13 +77,27 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
     }
   }
 
+  if (plan.vpn && (vpn_ == nullptr || !vpn_->initialised())) {
+    throw Error(ErrorCode::NotFound,
+                "the template asks for VPN = YES but the VPN in " +
+                    (vpn_ == nullptr ? settings_.vpn_state_dir : vpn_->state_dir()) +
+                    " is not initialised; run `cloudtwin vpn init` first (or set [vpn] state_dir "
+                    "in host.conf)");
+  }
+
   Undo undo;
+  if (plan.vpn) {
+    // The overlay address is the LAN lease, so the VM keeps it when it runs remotely.
+    const auto profile = vpn_->issue(plan.instance_id, plan.nics.front().ip.to_string());
+    undo.push([this, id = plan.instance_id] { vpn_->revoke(id); });
+    plan.context["VPN_PROFILE_BASE64"] = core::base64_encode(profile);
+  }
   storage_.create_dir(plan.instance_dir);
   undo.push([this, dir = plan.instance_dir] { storage_.remove_dir(dir); });
-  std::vector<IsoWriter::File> files{{"context.sh", core::serialize_context_sh(plan.context), ""}};
-  for (const auto& [cd_name, host_path] : plan.iso_files) files.push_back({cd_name, "", host_path});
   undo.push([this, path = plan.iso_path] { storage_.remove_file(path); });
-  iso_.write(plan.iso_path, "CONTEXT", files);
+  if (!plan.cidata_path.empty())
+    undo.push([this, path = plan.cidata_path] { storage_.remove_file(path); });
+  write_cds(plan);
   for (const auto& d : plan.disks) {
     if (!d.overlay) continue;
     undo.push([this, path = d.path] { storage_.remove_file(path); });
@@ -98,6 +113,47 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
   hv_.start_domain(plan.name);
   undo.commit();
   return plan;
+}
+
+void VmService::write_cds(const VmPlan& plan) {
+  std::vector<IsoWriter::File> files{{"context.sh", core::serialize_context_sh(plan.context), ""}};
+  for (const auto& [cd_name, host_path] : plan.iso_files) files.push_back({cd_name, "", host_path});
+  iso_.write(plan.iso_path, "CONTEXT", files);
+  if (plan.cidata_path.empty()) return;
+  const auto seed = render_nocloud(plan);
+  std::vector<IsoWriter::File> cidata{{"meta-data", seed.meta_data, ""},
+                                      {"user-data", seed.user_data, ""}};
+  if (!seed.network_config.empty()) cidata.push_back({"network-config", seed.network_config, ""});
+  iso_.write(plan.cidata_path, "cidata", cidata);
+}
+
+void VmService::release_record_files(const InstanceRecord& r, std::vector<std::string>& warnings) {
+  const auto attempt = [&warnings](const std::function<void()>& step) {
+    try {
+      step();
+    } catch (const Error& e) {
+      warnings.emplace_back(e.what());
+    }
+  };
+  const auto dir = settings_.instances_dir + "/" + r.name;
+  attempt([&] { storage_.remove_file(r.context_iso); });
+  if (!r.cidata_iso.empty()) attempt([&] { storage_.remove_file(r.cidata_iso); });
+  for (const auto& o : r.overlays) attempt([&] { storage_.remove_file(o); });
+  if (r.console_log_owned) {
+    attempt([&] {  // virtlogd rotates the log into console.log.0, .1, ...
+      for (const auto& f : storage_.list_files(dir)) {
+        if (f.rfind("console.log", 0) == 0) storage_.remove_file(dir + "/" + f);
+      }
+    });
+  }
+  attempt([&] { storage_.remove_dir(dir); });
+  if (!r.vpn) return;
+  if (vpn_ == nullptr) {
+    warnings.push_back("VM had a VPN profile; revoke it with `cloudtwin vpn revoke " +
+                       r.instance_id + "`");
+    return;
+  }
+  attempt([&] { vpn_->revoke(r.instance_id); });
 }
 
 std::vector<std::string> VmService::remove(const std::string& name) {
@@ -118,12 +174,35 @@ std::vector<std::string> VmService::remove(const std::string& name) {
     }
   }
   hv_.undefine_domain(name);
-  if (vm.record) {
-    attempt([&] { storage_.remove_file(vm.record->context_iso); });
-    for (const auto& o : vm.record->overlays) attempt([&] { storage_.remove_file(o); });
-    attempt([&] { storage_.remove_dir(settings_.instances_dir + "/" + name); });
-  }
+  if (vm.record) release_record_files(*vm.record, warnings);
   return warnings;
+}
+
+bool VmService::start(const std::string& name) {
+  if (show(name).active) return false;
+  hv_.start_domain(name);
+  return true;
+}
+
+bool VmService::stop(const std::string& name, bool force) {
+  if (!show(name).active) return false;
+  if (force)
+    hv_.destroy_domain(name);
+  else
+    hv_.shutdown_domain(name);
+  return true;
+}
+
+void VmService::reboot(const std::string& name) {
+  if (!show(name).active)
+    throw Error(ErrorCode::InvalidArgument, "VM '" + name + "' is not running; use vm start");
+  hv_.reboot_domain(name);
+}
+
+std::unique_ptr<ConsoleStream> VmService::console(const std::string& name, bool force) {
+  if (!show(name).active)
+    throw Error(ErrorCode::InvalidArgument, "VM '" + name + "' is not running; use vm start");
+  return hv_.open_console(name, force);
 }
 
 std::vector<VmSummary> VmService::list() {

@@ -68,6 +68,8 @@ class CliFixture : public ::testing::Test {
       {"/t/web.yaml", "NIC: [{NETWORK: lan}]\nEC2: {AMI: ami-9, INSTANCETYPE: t3.nano}\n"},
       {"/t/bad.tmpl", "NIC = [ NETWORK = lan,\n  IP = nope ]\n"},
       {"/k.pub", "ssh-ed25519 AAAA me@host\n"}};
+  FakeVpn vpn{fail};
+  std::deque<std::optional<std::string>> terminal_input;
   std::vector<std::string> uris;
   CountingRandom random;  // shared by every run, like /dev/urandom
   CliEnv env;
@@ -88,6 +90,21 @@ class CliFixture : public ::testing::Test {
       };
       return std::make_unique<RandomRef>(random);
     };
+    env.image_tool = [this] { return std::make_unique<FakeImageTool>(fail, storage); };
+    env.vpn = [this](const std::string&) {
+      struct VpnRef : VpnIssuer {
+        explicit VpnRef(FakeVpn& v) : v_(v) {}
+        std::string state_dir() override { return v_.state_dir(); }
+        bool initialised() override { return v_.initialised(); }
+        std::string issue(const std::string& i, const std::string& ip) override {
+          return v_.issue(i, ip);
+        }
+        void revoke(const std::string& i) override { v_.revoke(i); }
+        FakeVpn& v_;
+      };
+      return std::make_unique<VpnRef>(vpn);
+    };
+    env.terminal = [this] { return std::make_unique<ScriptedTerminal>(terminal_input); };
     env.read_file = [this](const std::string& path) -> std::optional<std::string> {
       const auto it = files.find(path);
       if (it == files.end()) return std::nullopt;
@@ -185,7 +202,12 @@ TEST_F(CliFixture, ErrorsAndUsage) {
        1,
        "",
        "--ssh-key /none does not exist"},
-      {{"image", "list"}, 1, "", "not implemented yet"},
+      {{"image", "frob"}, 2, "", "unknown image subcommand 'frob'"},
+      {{"image", "show", "nope.qcow2"}, 1, "", "no image named 'nope.qcow2'"},
+      {{"image", "show", "../x"}, 1, "", "image name '../x' must be"},
+      {{"vm", "start"}, 2, "", "expected exactly one VM NAME"},
+      {{"vm", "reboot", "x", "--force"}, 2, "", "--force applies to vm stop and vm console"},
+      {{"vm", "stop", "nope"}, 1, "", "no VM named 'nope'"},
       {{"--connect"}, 2, "", "option --connect needs a value"},
   };
   for (const auto& c : cases) {

@@ -3,12 +3,16 @@
 // call (counted over all three) throws, so a test can make every step fail in turn.
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/host/console.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 
@@ -104,6 +108,44 @@ class FakeHypervisor : public Hypervisor {
     dom(name);
     doms.erase(name);
   }
+  void shutdown_domain(const std::string& name) override {
+    f_.step("shutdown_domain");
+    dom(name).active = false;  // a guest that obeys ACPI at once
+  }
+  void reboot_domain(const std::string& name) override {
+    f_.step("reboot_domain");
+    ++reboots[name];
+  }
+  std::string domain_xml(const std::string& name) override { return dom(name).xml; }
+  std::unique_ptr<ConsoleStream> open_console(const std::string& name, bool force) override {
+    f_.step("open_console");
+    dom(name);
+    consoles_forced.push_back(force);
+    return std::make_unique<ScriptedConsole>(console_script);
+  }
+  std::map<std::string, int> reboots;
+  std::vector<bool> consoles_forced;
+  // What the next console prints, chunk by chunk; nullopt closes it.
+  std::deque<std::optional<std::string>> console_script;
+  std::vector<std::string> console_sent;
+
+  class ScriptedConsole : public ConsoleStream {
+   public:
+    explicit ScriptedConsole(std::deque<std::optional<std::string>> script)
+        : script_(std::move(script)) {}
+    std::optional<std::string> receive(int) override {
+      if (script_.empty()) return std::string();
+      auto next = script_.front();
+      script_.pop_front();
+      return next;
+    }
+    void send(std::string_view bytes) override { sent.append(bytes); }
+    std::string sent;
+
+   private:
+    std::deque<std::optional<std::string>> script_;
+  };
+
   std::vector<DomainInfo> list_domains() override {
     std::vector<DomainInfo> out;
     for (const auto& [name, d] : doms) {
@@ -164,6 +206,22 @@ class FakeStorage : public Storage, public IsoWriter {
   bool exists(const std::string& path) override {
     return files.count(path) != 0 || dirs.count(path) != 0;
   }
+  std::vector<std::string> list_files(const std::string& dir) override {
+    std::vector<std::string> out;
+    for (const auto& [p, c] : files) {
+      if (p.rfind(dir + "/", 0) != 0) continue;
+      const auto name = p.substr(dir.size() + 1);
+      if (name.find('/') == std::string::npos && name.front() != '.') out.push_back(name);
+    }
+    return out;
+  }
+  void rename(const std::string& from, const std::string& to) override {
+    f_.step("rename");
+    const auto it = files.find(from);
+    if (it == files.end()) throw Error(ErrorCode::Io, "no file " + from);
+    files[to] = it->second;
+    files.erase(it);
+  }
   std::shared_ptr<void> lock(const std::string&) override {
     ++locks_held;
     return std::shared_ptr<void>(nullptr, [this](void*) { --locks_held; });
@@ -177,6 +235,81 @@ class FakeStorage : public Storage, public IsoWriter {
 
  private:
   FailCounter& f_;
+};
+
+// qemu-img over FakeStorage: files whose content starts with "image FORMAT SIZE".
+class FakeImageTool : public ImageTool {
+ public:
+  FakeImageTool(FailCounter& f, FakeStorage& s) : f_(f), s_(s) {}
+  std::string info_json(const std::string& path, const std::string& format) override {
+    const auto it = s_.files.find(path);
+    if (it == s_.files.end()) throw Error(ErrorCode::InvalidArgument, "qemu-img info " + path);
+    std::string kind, fmt, size;
+    std::istringstream(it->second) >> kind >> fmt >> size;
+    if (kind != "image") throw Error(ErrorCode::InvalidArgument, "not an image: " + path);
+    if (!format.empty() && format != fmt) throw Error(ErrorCode::InvalidArgument, "not " + format);
+    return "{\"virtual-size\": " + size + ", \"filename\": \"" + path + "\", \"format\": \"" + fmt +
+           "\", \"actual-size\": 4096, \"dirty-flag\": false}";
+  }
+  void convert_to_qcow2(const std::string& src, const std::string& format, const std::string& dst,
+                        const std::function<void(double)>& progress) override {
+    f_.step("convert");
+    std::string kind, fmt, size;
+    std::istringstream(s_.files.at(src)) >> kind >> fmt >> size;
+    converted.push_back(format);
+    s_.files[dst] = "image qcow2 " + size;
+    if (progress) {
+      progress(0);
+      progress(50);
+      progress(100);
+    }
+  }
+  std::vector<std::string> converted;
+
+ private:
+  FailCounter& f_;
+  FakeStorage& s_;
+};
+
+class FakeVpn : public VpnIssuer {
+ public:
+  explicit FakeVpn(FailCounter& f) : f_(f) {}
+  bool ready = true;
+  std::map<std::string, std::string> issued;  // instance id -> ip
+  std::vector<std::string> revoked;
+  std::string state_dir() override { return "/vpn"; }
+  bool initialised() override { return ready; }
+  std::string issue(const std::string& id, const std::string& ip) override {
+    f_.step("vpn_issue");
+    issued[id] = ip;
+    return "client\n# profile for " + id + "\n";
+  }
+  void revoke(const std::string& id) override {
+    f_.step("vpn_revoke");
+    if (issued.erase(id) == 0) throw Error(ErrorCode::NotFound, "VM " + id + " has no profile");
+    revoked.push_back(id);
+  }
+
+ private:
+  FailCounter& f_;
+};
+
+// A terminal whose input is scripted; what it is given to print is kept.
+class ScriptedTerminal : public Terminal {
+ public:
+  explicit ScriptedTerminal(std::deque<std::optional<std::string>> input)
+      : input_(std::move(input)) {}
+  std::optional<std::string> read(int) override {
+    if (input_.empty()) return std::nullopt;
+    auto next = input_.front();
+    input_.pop_front();
+    return next;
+  }
+  void write(std::string_view bytes) override { output.append(bytes); }
+  std::string output;
+
+ private:
+  std::deque<std::optional<std::string>> input_;
 };
 
 class CountingRandom : public Random {
@@ -207,6 +340,12 @@ class HypervisorRef : public Hypervisor {
   void destroy_domain(const std::string& n) override { h_.destroy_domain(n); }
   void undefine_domain(const std::string& n) override { h_.undefine_domain(n); }
   std::vector<DomainInfo> list_domains() override { return h_.list_domains(); }
+  void shutdown_domain(const std::string& n) override { h_.shutdown_domain(n); }
+  void reboot_domain(const std::string& n) override { h_.reboot_domain(n); }
+  std::string domain_xml(const std::string& n) override { return h_.domain_xml(n); }
+  std::unique_ptr<ConsoleStream> open_console(const std::string& n, bool force) override {
+    return h_.open_console(n, force);
+  }
 
  private:
   Hypervisor& h_;
@@ -222,6 +361,8 @@ class StorageRef : public Storage, public IsoWriter {
   }
   void remove_file(const std::string& p) override { s_.remove_file(p); }
   bool exists(const std::string& p) override { return s_.exists(p); }
+  std::vector<std::string> list_files(const std::string& d) override { return s_.list_files(d); }
+  void rename(const std::string& f, const std::string& t) override { s_.rename(f, t); }
   std::shared_ptr<void> lock(const std::string& p) override { return s_.lock(p); }
   void write(const std::string& p, const std::string& v, const std::vector<File>& f) override {
     s_.write(p, v, f);

@@ -201,7 +201,8 @@ TEST(Plan, RecordJsonIsExactAndRoundTrips) {
       R"("subnet_cidr":"192.168.122.0/24","gateway":"192.168.122.1"}],)"
       R"("public_keys":[{"name":"ops","key":"ssh-ed25519 AAAA ops@host"}],)"
       R"("user_data":"I2Nsb3VkLWNvbmZpZwpob3N0bmFtZTogeA==",)"
-      R"("host":{"context_iso":"/inst/web1/context.iso","overlays":["/inst/web1/disk0.qcow2"]}})");
+      R"("host":{"context_iso":"/inst/web1/context.iso","overlays":["/inst/web1/disk0.qcow2"],)"
+      R"("images":["base.qcow2"]}})");
   EXPECT_EQ(record_from_json(record_to_json(p.record)), p.record);
   EXPECT_EQ(record_from_metadata_element(record_metadata_element(p.record)), p.record);
   InstanceRecord odd;

@@ -26,7 +26,6 @@ TEST(NetworkXml, Golden) {
   </dns>
   <ip address='192.168.122.1' prefix='24'>
     <dhcp>
-      <range start='192.168.122.2' end='192.168.122.254'/>
       <host mac='02:00:c0:a8:7a:02' name='web1' ip='192.168.122.2'/>
     </dhcp>
   </ip>
@@ -174,10 +173,12 @@ TEST(LibvirtSchema, DomainAndNetworkXmlValidate) {
   const auto plan =
       plan_vm(parse_vm_template("NAME = vm\nOS = [ KERNEL = /k, INITRD = /i, ROOT = vda ]\n"
                                 "DISK = [ IMAGE = b.qcow2 ]\nNIC = [ NETWORK = lan ]\n"
-                                "EC2 = [ AMI = ami-1 ]"),
+                                "EC2 = [ AMI = ami-1 ]\nCONSOLE_LOG = YES\nNOCLOUD = YES"),
               in);
   const std::pair<std::string, const char*> docs[] = {{render_network_xml(net), "network"},
                                                       {plan.domain_xml, "domain"}};
+  ASSERT_NE(plan.domain_xml.find("<log file="), std::string::npos);
+  ASSERT_NE(plan.domain_xml.find("cidata.iso"), std::string::npos);
   for (const auto& [xml, kind] : docs) {
     char path[] = "/tmp/cloudtwin-xml-XXXXXX";
     const int fd = ::mkstemp(path);

@@ -7,8 +7,10 @@
 #   host/tests/smoke/libvirtd_smoke.sh build/dev/host/cloudtwin
 #
 # Checks: the network XML is accepted by the bridge driver (bridge has the gateway and
-# 169.254.169.254/32), DHCP reservations reach dnsmasq's hostsfile, a VM is defined and
-# started with its record in <metadata>, and delete leaves no domain, file or reservation.
+# 169.254.169.254/32), DHCP serves reserved hosts only (dhcp-range=GW,static, no dynamic
+# range), reservations reach dnsmasq's hostsfile, a VM is defined and started with its
+# record in <metadata> and a console log written through virtlogd, stop/start work, and
+# delete leaves no domain, file or reservation.
 set -eu
 if [ "${CT_SMOKE_INNER:-}" != 1 ]; then
   C=$(readlink -f "$1")
@@ -49,7 +51,7 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 done
 mkdir -p "$W/inst"
 printf '[libvirt]\nuri = qemu:///system\n[storage]\ninstances = %s\n[network]\nnwfilter = none\n' "$W/inst" > "$W/host.conf"
-printf 'MEMORY = 128\nNIC = [ NETWORK = smoke ]\nCONTEXT = [ MY_IP = "$NIC[IP]" ]\nEC2 = [ AMI = ami-1 ]\n' > "$W/vm.tmpl"
+printf 'MEMORY = 128\nNIC = [ NETWORK = smoke ]\nCONTEXT = [ MY_IP = "$NIC[IP]", NOCLOUD = YES ]\nEC2 = [ AMI = ami-1 ]\nCONSOLE_LOG = YES\n' > "$W/vm.tmpl"
 ct() { "$C" --config "$W/host.conf" "$@"; }
 
 ct net create smoke --cidr 10.55.0.0/24
@@ -57,6 +59,12 @@ ip -4 addr show dev ct-smoke | grep -q 'inet 169.254.169.254/32'
 ct vm create "$W/vm.tmpl" --name t1
 ct vm list | grep -q '^t1 *running'
 grep -q '02:00:0a:37:00:02,10.55.0.2,t1' /var/lib/libvirt/dnsmasq/smoke.hostsfile
+grep -q '^dhcp-range=10.55.0.1,static$' /var/lib/libvirt/dnsmasq/smoke.conf
+[ "$(grep -c '^dhcp-range=' /var/lib/libvirt/dnsmasq/smoke.conf)" = 1 ]
+[ -f "$W/inst/t1/console.log" ]
+ct vm stop t1 --force | grep -q 'stopped'
+ct vm start t1 | grep -q 'started'
+ct vm reboot t1 --json | grep -q '"state":"running"' 
 virsh -c qemu:///system dumpxml t1 | grep -q 'cloudtwin:instance'
 ct vm delete t1
 [ -z "$(virsh -c qemu:///system list --all --name)" ]

@@ -42,6 +42,11 @@ std::vector<std::string> install_ssh_keys(const std::filesystem::path& root,
                                           const std::string& user,
                                           const std::vector<std::string>& keys);
 
+// Writes a temporary file next to `path` with `mode`, then renames it over `path`.
+// Throws Error(Io) naming the path.
+void write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                       unsigned mode);
+
 // The file's bytes, or "" when it does not exist or cannot be read.
 std::string read_or_empty(const std::filesystem::path& path);
 

@@ -1,8 +1,10 @@
 #pragma once
 // The agent's stages over injected datasources and netlink: `local` (network, before the
-// distro's networking), `final` (hostname, SSH keys), `status` (print the last report).
-// Every step runs even when another failed; the exit code says whether any did.
+// distro's networking), `final` (hostname, SSH keys, USERNAME, user-data once per instance),
+// `status` (print the last report). Every step runs even when another failed; the exit code says
+// whether any did.
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
@@ -12,6 +14,7 @@
 #include "cloudtwin/agent/datasource.hpp"
 #include "cloudtwin/agent/netlink.hpp"
 #include "cloudtwin/agent/report.hpp"
+#include "cloudtwin/agent/user_data_run.hpp"
 
 namespace cloudtwin::agent {
 
@@ -29,7 +32,7 @@ class Agent {
 
   Agent(AgentOptions options, std::vector<std::unique_ptr<Datasource>> sources,
         NetlinkFactory netlink, std::ostream& out, std::ostream& err,
-        HostnameSetter set_hostname = {});
+        HostnameSetter set_hostname = {}, ProcessRunner* runner = nullptr);
 
   int local();
   int final_stage();
@@ -38,7 +41,8 @@ class Agent {
   std::filesystem::path status_path() const;
 
  private:
-  Datasource* find_source(StageReport& report);
+  Datasource* find_source(StageReport& report, bool fallback_network);
+  void metadata_fallback(StageReport& report);
   int finish(StageReport& report);
 
   AgentOptions options_;
@@ -47,6 +51,9 @@ class Agent {
   std::ostream& out_;
   std::ostream& err_;
   HostnameSetter set_hostname_;
+  ProcessRunner* runner_;
+  bool fallback_done_ = false;
+  std::chrono::steady_clock::time_point stage_start_{};
 };
 
 }  // namespace cloudtwin::agent

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cloudtwin/agent/agent.hpp"
+#include "cloudtwin/agent/agent_config.hpp"
 
 namespace cloudtwin::agent {
 
@@ -13,7 +14,14 @@ struct CliOptions {
   AgentOptions agent;
   std::optional<std::string> context_device;  // read this device or image, do not search
   int cd_attempts = 3;
+  std::optional<std::string> config;        // default <root>/etc/cloudtwin/agent.conf
+  std::optional<std::string> metadata_url;  // instead of 169.254.169.254 / [fd00:ec2::254]
+  std::optional<std::string> datasources;   // "ec2" or "context ec2": overrides [datasources] order
 };
+
+// The config with [datasources] order replaced by a space/comma separated list.
+// Throws Error(InvalidArgument) for an unknown name.
+AgentConfig with_order(AgentConfig config, const std::string& list);
 
 // Parses args (without argv[0]). Throws Error(InvalidArgument) naming the bad option.
 CliOptions parse_cli(const std::vector<std::string>& args);

@@ -3,6 +3,7 @@
 // EC2 metadata), in the style of afterburn's providers: every accessor defaults to "this
 // source has none", so each datasource implements only what it really has.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ class Datasource {
   virtual bool probe() = 0;
   // Where it was found, for the report ("/dev/sr0", "http://169.254.169.254").
   virtual std::string location() const { return {}; }
+  // True when probing needs a working network (EC2): `local` then first makes sure the
+  // metadata service is reachable (see plan_metadata_fallback).
+  virtual bool needs_network() const { return false; }
 
   // Valid after probe() returned true. Accessors of one item throw for that item only
   // (a bad USER_DATA never stops the network from being planned).
@@ -65,6 +69,9 @@ struct ProbeResult {
 
 // Probes in order; the first source whose probe() returns true wins. A source that
 // throws is recorded and the next one is tried.
-ProbeResult probe_datasources(const std::vector<std::unique_ptr<Datasource>>& sources);
+// `before` runs before each probe (the agent uses it to bring up a fallback network for
+// sources that need one).
+ProbeResult probe_datasources(const std::vector<std::unique_ptr<Datasource>>& sources,
+                              const std::function<void(Datasource&)>& before = {});
 
 }  // namespace cloudtwin::agent

@@ -18,11 +18,23 @@ struct StepReport {
   std::vector<std::string> messages;  // what was done, warnings, errors
 };
 
+// One user-data part (script, cloud-config, START_SCRIPT) and how it ended.
+struct PartReport {
+  std::string name;
+  std::string kind;
+  int exit_code = -1;  // -1: nothing was executed
+  bool ok = true;
+};
+
 struct StageReport {
   std::string stage;       // local | final
   std::string datasource;  // "context-cd", or "none"
   std::string location;
+  std::string instance_id;
   std::vector<StepReport> steps;
+  double duration_ms = 0;  // the whole stage
+  std::string hostname;
+  std::vector<PartReport> parts;
   bool ok() const noexcept;
 };
 

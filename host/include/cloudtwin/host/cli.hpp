@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/host/console.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 
@@ -18,6 +19,9 @@ struct CliEnv {
   std::function<std::unique_ptr<IsoWriter>()> iso_writer;
   std::function<std::unique_ptr<Storage>()> storage;
   std::function<std::unique_ptr<Random>()> random;
+  std::function<std::unique_ptr<ImageTool>()> image_tool;
+  std::function<std::unique_ptr<VpnIssuer>(const std::string& state_dir)> vpn;
+  std::function<std::unique_ptr<Terminal>()> terminal;
   // Contents of a file, or nullopt when it does not exist; throws Error(Io) otherwise.
   std::function<std::optional<std::string>(const std::string& path)> read_file;
   std::string config_path = "/etc/cloudtwin/host.conf";
@@ -26,7 +30,8 @@ struct CliEnv {
 CliEnv default_cli_env();
 
 // /etc/cloudtwin/host.conf: [libvirt] uri, domain_type; [storage] images, instances;
-// [network] mac_prefix, nwfilter ("none" disables it). Missing keys keep their defaults.
+// [network] mac_prefix, nwfilter ("none" disables it); [vpn] state_dir. Missing keys keep their
+// defaults.
 struct HostConfig {
   std::string uri = "qemu:///system";
   HostSettings settings;

@@ -43,6 +43,11 @@ struct InstanceRecord {
   std::string user_data;              // base64, may be empty
   std::string context_iso;            // host path of the context CD
   std::vector<std::string> overlays;  // host paths of disks this VM owns
+  std::vector<std::string> images;    // names of the base images its disks use
+  std::string cidata_iso;             // NoCloud seed CD, empty when none
+  std::string console_log;            // serial console log file, empty when none
+  bool console_log_owned = false;     // the log is in the instance dir: delete removes it
+  bool vpn = false;                   // a VPN profile was issued (CN = instance_id)
   bool operator==(const InstanceRecord&) const = default;
 };
 

@@ -97,6 +97,14 @@ struct VmTemplate {
   std::vector<NicSpec> nics;
   std::vector<std::pair<std::string, std::string>> context;  // CONTEXT, source order
   std::optional<Ec2Spec> ec2;
+  // CONSOLE_LOG = "/abs/path" | YES (a file in the instance dir): the serial console is also
+  // written to that file. Empty: no log.
+  std::string console_log;
+  // NOCLOUD = YES / VPN = YES, as top-level attributes or CONTEXT keys (host-side switches:
+  // they are not written to context.sh). NOCLOUD adds a `cidata` seed CD; VPN issues an
+  // overlay profile (issue 6) delivered as CONTEXT VPN_PROFILE_BASE64.
+  bool nocloud = false;
+  bool vpn = false;
   bool operator==(const VmTemplate&) const = default;
 };
 

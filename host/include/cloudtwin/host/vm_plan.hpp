@@ -62,6 +62,9 @@ struct VmPlan {
   std::string instance_dir;
   std::string iso_path;
   std::string cd_target = "hda";
+  std::string cidata_path;  // NoCloud seed CD (target hdb); empty: none
+  std::string console_log;  // serial console log file; empty: none
+  bool vpn = false;         // issue an overlay VPN profile at create
   std::vector<NicPlan> nics;
   std::vector<DiskPlan> disks;
   core::ContextVars context;
@@ -79,6 +82,19 @@ VmPlan plan_vm(const VmTemplate& tmpl, const PlanInputs& in);
 core::ContextVars build_context_vars(const VmTemplate& tmpl, const VmPlan& plan,
                                      const PlanInputs& in);
 
+// NoCloud seed files (cloud-init's NoCloud datasource, volume label `cidata`).
+struct NoCloudSeed {
+  std::string meta_data;       // instance-id, local-hostname, public-keys
+  std::string user_data;       // decoded USER_DATA, or an empty #cloud-config
+  std::string network_config;  // version 2, NICs matched by MAC; empty with NETWORK=NO
+  bool operator==(const NoCloudSeed&) const = default;
+};
+NoCloudSeed render_nocloud(const VmPlan& plan);
+
+// The kernel command line: OS/KERNEL_CMD exactly as written, preceded by root=/dev/ROOT
+// when OS/ROOT is set and KERNEL_CMD has no root= of its own.
+std::string kernel_cmdline(const OsSpec& os);
+
 struct DomainSpec {
   std::string type = "qemu";
   std::string machine = "pc";
@@ -90,6 +106,8 @@ struct DomainSpec {
   std::vector<DiskPlan> disks;
   std::string cdrom_path;
   std::string cdrom_target = "hda";
+  std::string cidata_path;  // second CD, target hdb
+  std::string console_log;  // <log file=...> on the serial port (the console stays usable)
   std::vector<NicPlan> nics;
   bool ec2_smbios = false;
   // libvirt nwfilter bound to each NIC's IP (needs libvirt-daemon-config-nwfilter); empty: none.

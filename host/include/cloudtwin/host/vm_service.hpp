@@ -24,6 +24,7 @@ struct HostSettings {
   core::MacPrefix mac_prefix;
   std::string domain_type = "qemu";
   std::string nwfilter = "clean-traffic";  // [network] nwfilter; "none" in host.conf: ""
+  std::string vpn_state_dir = "/var/lib/cloudtwin/vpn";  // [vpn] state_dir
 };
 
 struct VmSummary {
@@ -40,8 +41,15 @@ struct NetworkSummary {
 
 class VmService {
  public:
-  VmService(Hypervisor& hv, IsoWriter& iso, Storage& storage, Random& random, HostSettings settings)
-      : hv_(hv), iso_(iso), storage_(storage), random_(random), settings_(std::move(settings)) {}
+  // `vpn` may be null: templates with VPN = YES are then refused.
+  VmService(Hypervisor& hv, IsoWriter& iso, Storage& storage, Random& random, HostSettings settings,
+            VpnIssuer* vpn = nullptr)
+      : hv_(hv),
+        iso_(iso),
+        storage_(storage),
+        random_(random),
+        settings_(std::move(settings)),
+        vpn_(vpn) {}
 
   // Returns the applied plan. Throws cloudtwin::Error after rolling back.
   VmPlan create(const VmTemplate& tmpl, const std::string& name, const std::string& user_ssh_key);
@@ -50,12 +58,23 @@ class VmService {
   std::vector<VmSummary> list();
   VmSummary show(const std::string& name);  // Error(NotFound)
 
+  // Power. start/stop return false when the VM already was in the wanted state; stop asks
+  // the guest (ACPI) unless `force`, which pulls the plug. reboot needs a running VM.
+  bool start(const std::string& name);
+  bool stop(const std::string& name, bool force);
+  void reboot(const std::string& name);
+  std::unique_ptr<ConsoleStream> console(const std::string& name, bool force);
+
  private:
+  void write_cds(const VmPlan& plan);
+  void release_record_files(const InstanceRecord& r, std::vector<std::string>& warnings);
+
   Hypervisor& hv_;
   IsoWriter& iso_;
   Storage& storage_;
   Random& random_;
   HostSettings settings_;
+  VpnIssuer* vpn_;
 };
 
 class NetService {

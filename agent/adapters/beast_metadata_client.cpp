@@ -1,0 +1,126 @@
+// The only file of the agent that includes Boost.Asio / Beast.
+#include "cloudtwin/agent/adapters/beast_metadata_client.hpp"
+
+// GCC 12 at -O2 reports false positives inside Boost.Asio 1.74 once its code is inlined
+// here (see metadata-server/tests/server_test.cpp): Boost's code, not ours.
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+
+#include "cloudtwin/core/error.hpp"
+
+namespace cloudtwin::agent {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr std::size_t kBodyLimit = 4 * 1024 * 1024;  // user-data is at most 64 KiB encoded
+
+class BeastMetadataClient : public MetadataClient {
+ public:
+  BeastMetadataClient(std::vector<MetadataEndpoint> endpoints, std::chrono::milliseconds timeout)
+      : endpoints_(std::move(endpoints)), timeout_(timeout) {
+    if (endpoints_.empty()) throw Error(ErrorCode::InvalidArgument, "no metadata endpoint given");
+  }
+
+  std::string endpoint() const override { return endpoints_[current_].to_string(); }
+
+  MetadataResponse send(const MetadataRequest& request) override {
+    beast::error_code ec;
+    if (stream_) {
+      // A kept-alive connection the server may have closed since: one fresh try.
+      if (auto r = exchange(request, ec)) return *r;
+      stream_.reset();
+    }
+    std::string reasons;
+    for (std::size_t n = 0; n < endpoints_.size(); ++n) {
+      const std::size_t i = (current_ + n) % endpoints_.size();
+      if (!connect(endpoints_[i], ec)) {
+        reasons += (reasons.empty() ? "" : "; ") + endpoints_[i].to_string() + ": " + ec.message();
+        continue;
+      }
+      current_ = i;
+      if (auto r = exchange(request, ec)) return *r;
+      stream_.reset();
+      throw Error(ErrorCode::Io, "EC2 metadata " + endpoints_[i].to_string() + ": " +
+                                     request.method + " " + request.path + ": " + ec.message());
+    }
+    throw Error(ErrorCode::Io, "cannot reach the EC2 metadata service (" + reasons + ")");
+  }
+
+ private:
+  // Runs one asynchronous operation to completion (async, so that the stream's
+  // expiry bounds it: Beast's timeouts apply to asynchronous operations only).
+  template <typename Start>
+  beast::error_code run(Start&& start) {
+    beast::error_code result = asio::error::would_block;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    return result;
+  }
+
+  bool connect(const MetadataEndpoint& ep, beast::error_code& ec) {
+    const auto address = asio::ip::make_address(ep.host, ec);
+    if (ec) return false;
+    stream_.emplace(ioc_);
+    stream_->expires_after(timeout_);
+    ec = run([&](auto handler) {
+      stream_->async_connect(tcp::endpoint(address, static_cast<unsigned short>(ep.port)),
+                             std::move(handler));
+    });
+    if (ec) stream_.reset();
+    return !ec;
+  }
+
+  std::optional<MetadataResponse> exchange(const MetadataRequest& request, beast::error_code& ec) {
+    const auto& ep = endpoints_[current_];
+    http::request<http::string_body> req;
+    req.method_string(request.method);
+    req.target(request.path);
+    req.version(11);
+    const bool v6 = ep.host.find(':') != std::string::npos;
+    req.set(http::field::host, (v6 ? "[" + ep.host + "]" : ep.host) +
+                                   (ep.port == 80 ? "" : ":" + std::to_string(ep.port)));
+    req.set(http::field::user_agent, "cloudtwin-agent");
+    for (const auto& [name, value] : request.headers) req.set(name, value);
+    req.prepare_payload();
+    buffer_.clear();
+    stream_->expires_after(timeout_);
+    ec = run([&](auto handler) { http::async_write(*stream_, req, std::move(handler)); });
+    if (ec) return std::nullopt;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kBodyLimit);
+    stream_->expires_after(timeout_);
+    ec =
+        run([&](auto handler) { http::async_read(*stream_, buffer_, parser, std::move(handler)); });
+    if (ec) return std::nullopt;
+    auto response = parser.release();
+    if (!response.keep_alive()) stream_.reset();
+    return MetadataResponse{static_cast<int>(response.result_int()), std::move(response.body())};
+  }
+
+  std::vector<MetadataEndpoint> endpoints_;
+  std::chrono::milliseconds timeout_;
+  std::size_t current_ = 0;
+  asio::io_context ioc_;
+  std::optional<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+}  // namespace
+
+std::unique_ptr<MetadataClient> make_beast_metadata_client(std::vector<MetadataEndpoint> endpoints,
+                                                           std::chrono::milliseconds timeout) {
+  return std::make_unique<BeastMetadataClient>(std::move(endpoints), timeout);
+}
+
+}  // namespace cloudtwin::agent

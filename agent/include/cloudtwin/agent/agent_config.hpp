@@ -1,0 +1,29 @@
+#pragma once
+// /etc/cloudtwin/agent.conf (see config/agent.conf for every key and its default).
+// A small INI parser of our own: pure, so tests are tables, and no Poco::Util in the
+// guest's boot path.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cloudtwin::agent {
+
+struct AgentConfig {
+  std::vector<std::string> order = {"context", "nocloud", "ec2"};
+  std::chrono::seconds device_timeout{10};
+  std::chrono::seconds metadata_timeout{2};
+  std::chrono::seconds metadata_max_wait{60};
+  bool allow_imdsv1 = false;
+  int token_ttl = 21600;
+  std::string renderer = "auto";  // auto | networkd | ifupdown | networkmanager
+  std::string log_level = "info";
+};
+
+// Parses the INI text; `source` names the file in messages. Unknown sections and keys
+// are ignored (a newer conffile on an older agent must not stop the boot); bad values
+// throw ParseError(ContextBadValue) with source:line.
+AgentConfig parse_agent_config(std::string_view text, const std::string& source);
+
+}  // namespace cloudtwin::agent

@@ -1,0 +1,247 @@
+// The EC2 datasource through the real Beast client against the real metadata service
+// (cloudtwin::metadata's handler and server) on 127.0.0.1:0: token flow, 200/401/403/404,
+// the service down then up. Retry sequencing with 5xx uses a scripted client.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cloudtwin/agent/adapters/beast_metadata_client.hpp"
+#include "cloudtwin/agent/ec2.hpp"
+#include "cloudtwin/core/error.hpp"
+#include "metadata_service.hpp"
+
+namespace cloudtwin::agent {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::record;
+using testing::Service;
+
+// Wraps the real client to tamper with what is sent: the answers stay the service's own.
+class Tamper : public MetadataClient {
+ public:
+  explicit Tamper(MetadataClient& inner) : inner_(inner) {}
+  MetadataResponse send(const MetadataRequest& r) override {
+    auto copy = r;
+    // The real service answers a PUT carrying X-Forwarded-For with 403.
+    if (forward_puts && r.method == "PUT") copy.headers.emplace_back("X-Forwarded-For", "1.2.3.4");
+    if (corrupt_next_token && r.method == "GET" && !copy.headers.empty()) {
+      copy.headers.back().second = "expired-token";
+      corrupt_next_token = false;
+    }
+    log.push_back(r.method + " " + r.path);
+    return inner_.send(copy);
+  }
+  std::string endpoint() const override { return inner_.endpoint(); }
+  bool forward_puts = false;
+  bool corrupt_next_token = false;
+  std::vector<std::string> log;
+
+ private:
+  MetadataClient& inner_;
+};
+
+std::unique_ptr<MetadataClient> client_for(int port) {
+  return make_beast_metadata_client({{"127.0.0.1", port}}, milliseconds(1000));
+}
+
+Ec2Options fast() {
+  Ec2Options o;
+  o.max_wait = milliseconds(0);
+  return o;
+}
+
+TEST(Ec2RealService, TokenFlowReadsEverything) {
+  Service service(record("127.0.0.1", "required"));
+  auto client = client_for(service.port());
+  Tamper tamper(*client);
+  Ec2Datasource ds(tamper, fast());
+  ASSERT_TRUE(ds.probe());
+  EXPECT_TRUE(ds.used_token());
+  EXPECT_EQ(tamper.log.front(), "PUT /latest/api/token");
+  EXPECT_EQ(ds.instance_id(), "i-0abc");
+  EXPECT_EQ(ds.hostname(), "twin-1.internal");
+  EXPECT_THAT(ds.ssh_public_keys(), ElementsAre("ssh-ed25519 AAAA one", "ssh-ed25519 BBBB two"));
+  EXPECT_EQ(ds.user_data(), "#!/bin/sh\necho hi\n");
+  ASSERT_EQ(ds.metadata().nics.size(), 2u);
+  const auto plan = ds.network_plan({});
+  ASSERT_EQ(plan.nics.size(), 2u);
+  EXPECT_EQ(plan.nics[0].method, Method::Static) << "the MAC encodes 192.168.122.10";
+  EXPECT_EQ(to_string(plan.nics[0].routes.at(0)), "default via 192.168.122.1");
+  EXPECT_EQ(plan.nics[1].addresses.size(), 2u);
+  EXPECT_EQ(ds.location(), service.url() + "");
+}
+
+TEST(Ec2RealService, ExpiredTokenIs401ThenANewTokenIsFetched) {
+  Service service(record("127.0.0.1", "required"));
+  auto client = client_for(service.port());
+  Tamper tamper(*client);
+  tamper.corrupt_next_token = true;
+  Ec2Datasource ds(tamper, fast());
+  ASSERT_TRUE(ds.probe());
+  EXPECT_EQ(ds.instance_id(), "i-0abc");
+  EXPECT_THAT(std::vector<std::string>(tamper.log.begin(), tamper.log.begin() + 4),
+              ElementsAre("PUT /latest/api/token", "GET /latest/meta-data/instance-id",
+                          "PUT /latest/api/token", "GET /latest/meta-data/instance-id"));
+}
+
+TEST(Ec2RealService, TokenRefusedWithoutImdsv1IsAnError) {
+  Service service(record("127.0.0.1"));
+  auto client = client_for(service.port());
+  Tamper tamper(*client);
+  tamper.forward_puts = true;  // -> 403
+  Ec2Datasource ds(tamper, fast());
+  EXPECT_THAT([&] { ds.probe(); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("answered 403 and IMDSv1 is not allowed")));
+}
+
+TEST(Ec2RealService, Imdsv1WhenConfiguredAndAllowedByTheService) {
+  Service service(record("127.0.0.1", "optional"));
+  auto client = client_for(service.port());
+  Tamper tamper(*client);
+  tamper.forward_puts = true;
+  auto options = fast();
+  options.allow_imdsv1 = true;
+  Ec2Datasource ds(tamper, options);
+  ASSERT_TRUE(ds.probe());
+  EXPECT_FALSE(ds.used_token());
+  EXPECT_EQ(ds.instance_id(), "i-0abc");
+  EXPECT_THAT(ds.warnings().at(0), HasSubstr("using IMDSv1 as configured"));
+}
+
+TEST(Ec2RealService, Imdsv1RefusedByTheServiceIs401) {
+  Service service(record("127.0.0.1", "required"));
+  auto client = client_for(service.port());
+  Tamper tamper(*client);
+  tamper.forward_puts = true;
+  auto options = fast();
+  options.allow_imdsv1 = true;
+  Ec2Datasource ds(tamper, options);
+  EXPECT_THAT([&] { ds.probe(); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("answered 401 (the service requires")));
+}
+
+TEST(Ec2RealService, UnknownCallerIs404AndNotFound) {
+  Service service(record("127.0.0.9"));  // served to another address: we are nobody
+  auto client = client_for(service.port());
+  Ec2Datasource ds(*client, fast());
+  EXPECT_FALSE(ds.probe());
+}
+
+TEST(Ec2RealService, DownThenUpRetriesWithBackoff) {
+  // Find a free port, then leave it closed until the second retry.
+  int port = 0;
+  { port = Service(record("127.0.0.1")).port(); }
+  auto client = client_for(port);
+  std::unique_ptr<Service> service;
+  std::vector<milliseconds> sleeps;
+  auto now = std::chrono::steady_clock::time_point{};
+  auto options = fast();
+  options.max_wait = milliseconds(10000);
+  Ec2Datasource ds(
+      *client, options,
+      [&](milliseconds d) {
+        sleeps.push_back(d);
+        now += d;
+        if (sleeps.size() == 2) service = std::make_unique<Service>(record("127.0.0.1"), port);
+      },
+      [&] { return now; });
+  ASSERT_TRUE(ds.probe());
+  EXPECT_EQ(ds.instance_id(), "i-0abc");
+  EXPECT_THAT(sleeps, ElementsAre(milliseconds(100), milliseconds(200)));
+}
+
+TEST(Ec2RealService, NeverUpIsNotFoundAfterMaxWait) {
+  int port = 0;
+  { port = Service(record("127.0.0.1")).port(); }
+  auto client = client_for(port);
+  std::vector<milliseconds> sleeps;
+  auto now = std::chrono::steady_clock::time_point{};
+  auto options = fast();
+  options.max_wait = milliseconds(1000);
+  Ec2Datasource ds(
+      *client, options,
+      [&](milliseconds d) {
+        sleeps.push_back(d);
+        now += d;
+      },
+      [&] { return now; });
+  EXPECT_FALSE(ds.probe());
+  EXPECT_THAT(sleeps, ElementsAre(milliseconds(100), milliseconds(200), milliseconds(400)));
+}
+
+TEST(Ec2RealService, SecondEndpointIsUsedWhenTheFirstIsClosed) {
+  int closed = 0;
+  { closed = Service(record("127.0.0.1")).port(); }
+  Service service(record("127.0.0.1"));
+  auto client = make_beast_metadata_client({{"127.0.0.1", closed}, {"127.0.0.1", service.port()}},
+                                           milliseconds(1000));
+  Ec2Datasource ds(*client, fast());
+  ASSERT_TRUE(ds.probe());
+  EXPECT_EQ(ds.location(), service.url());
+}
+
+// 5xx and 429 are retried; other statuses are not.
+class Scripted : public MetadataClient {
+ public:
+  explicit Scripted(std::vector<int> statuses) : statuses_(std::move(statuses)) {}
+  MetadataResponse send(const MetadataRequest& r) override {
+    const int status = calls_ < statuses_.size() ? statuses_[calls_] : 200;
+    ++calls_;
+    if (status == 0) throw Error(ErrorCode::Io, "connection refused");
+    if (r.path == "/latest/api/token") return {status, status == 200 ? "tok" : ""};
+    if (r.path == "/latest/meta-data/instance-id") return {status, "i-9\n"};
+    return {404, ""};
+  }
+  std::string endpoint() const override { return "scripted"; }
+  std::size_t calls_ = 0;
+
+ private:
+  std::vector<int> statuses_;
+};
+
+TEST(Ec2Retry, FiveHundredsAndRefusalsAreRetriedUntilTheDeadline) {
+  struct Case {
+    std::vector<int> statuses;
+    long max_wait_ms;
+    bool found;
+    std::size_t sleeps;
+  };
+  const Case cases[] = {
+      {{503, 0, 500, 200}, 10000, true, 3},
+      {{429, 200}, 10000, true, 1},
+      {{0, 0, 0, 0, 0, 0}, 250, false, 1},  // 100 fits, 100+200 does not
+      {{200, 502, 503, 200}, 10000, true, 2},
+  };
+  for (const auto& c : cases) {
+    Scripted client(c.statuses);
+    std::size_t sleeps = 0;
+    auto now = std::chrono::steady_clock::time_point{};
+    Ec2Options options;
+    options.max_wait = milliseconds(c.max_wait_ms);
+    Ec2Datasource ds(
+        client, options,
+        [&](milliseconds d) {
+          ++sleeps;
+          now += d;
+        },
+        [&] { return now; });
+    EXPECT_EQ(ds.probe(), c.found) << ::testing::PrintToString(c.statuses);
+    EXPECT_EQ(sleeps, c.sleeps) << ::testing::PrintToString(c.statuses);
+    if (c.found) {
+      EXPECT_EQ(ds.instance_id(), "i-9");
+    }
+  }
+}
+
+TEST(Ec2Retry, FiveHundredAfterTheDeadlineIsAnErrorNamingThePath) {
+  Scripted client({200, 503, 503});
+  Ec2Datasource ds(client, fast());
+  EXPECT_THAT([&] { ds.probe(); },
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("scripted: GET /latest/meta-data/instance-id answered 503")));
+}
+
+}  // namespace
+}  // namespace cloudtwin::agent
