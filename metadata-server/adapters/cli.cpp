@@ -1,13 +1,16 @@
 #include "cloudtwin/metadata/cli.hpp"
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/version.hpp"
+#include "cloudtwin/metadata/libnl_neighbor_table.hpp"
 #include "cloudtwin/metadata/openssl_signer.hpp"
 #include "cloudtwin/metadata/os_random.hpp"
 
@@ -114,18 +117,40 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   for (const auto& w : warnings) log(w);
   const auto signer =
       OpenSslIdentitySigner::load_or_create(config.identity_key, config.identity_cert);
-  DirectoryInstanceStore store(config.instances_dir, signer.get(), log);
+  DirectoryInstanceStore store(config.instances_dir, signer.get(), log,
+                               DirectoryInstanceStore::kNoRescanFromFind, config.record_defaults);
   store.reload();
   OsRandom random;
   TokenService tokens(random);
-  const Handler handler(tokens);
+  const Handler handler(tokens, config.token_ttl_max);
+  LibnlNeighborTable neighbors;
   ServerOptions server_options;
   server_options.access_log = config.access_log;
+  server_options.limits = config.limits;
+  if (config.neighbor_check) server_options.neighbors = &neighbors;
   Server server(config.listen, store, handler, log, server_options);
   for (const auto& b : server.bound()) out << "listening on " << b.to_string() << "\n";
   out << std::flush;
   log("serving " + std::to_string(store.size()) + " instance(s) from " + config.instances_dir);
+  // Records are rescanned here, once a second, never on a request's path.
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread reloader([&] {
+    std::unique_lock lock(stop_mutex);
+    while (!stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+      lock.unlock();
+      store.reload();
+      lock.lock();
+    }
+  });
   server.run(config.threads, true);
+  {
+    const std::lock_guard lock(stop_mutex);
+    stopping = true;
+  }
+  stop_cv.notify_one();
+  reloader.join();
   return 0;
 }
 

@@ -10,33 +10,49 @@ namespace cloudtwin::metadata {
 namespace fs = std::filesystem;
 
 DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const IdentitySigner* signer,
-                                               LogSink log, std::chrono::milliseconds min_interval)
+                                               LogSink log, std::chrono::milliseconds min_interval,
+                                               MetadataOptions defaults)
     : dir_(std::move(dir)),
       signer_(signer),
       log_(std::move(log)),
       min_interval_(min_interval),
+      defaults_(defaults),
       index_(std::make_shared<InstanceIndex>()) {}
 
 std::shared_ptr<const ServedInstance> DirectoryInstanceStore::find(std::string_view listener,
                                                                    std::string_view address) {
   std::shared_ptr<const InstanceIndex> index;
+  bool due = false;
   {
     const std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    if (!scanned_ || now - last_scan_ >= min_interval_) {
-      last_scan_ = now;
-      scanned_ = true;
+    if (min_interval_ != kNoRescanFromFind) {
+      const auto now = std::chrono::steady_clock::now();
+      due = !scanned_ || now - last_scan_ >= min_interval_;
+      if (due) {
+        last_scan_ = now;
+        scanned_ = true;
+      }
+    }
+    index = index_;
+  }
+  if (due) {
+    {
+      const std::lock_guard scan(scan_mutex_);
       rescan_locked();
     }
+    const std::lock_guard lock(mutex_);
     index = index_;
   }
   return index->find(listener, address);
 }
 
 void DirectoryInstanceStore::reload() {
-  const std::lock_guard lock(mutex_);
-  last_scan_ = std::chrono::steady_clock::now();
-  scanned_ = true;
+  {
+    const std::lock_guard lock(mutex_);
+    last_scan_ = std::chrono::steady_clock::now();
+    scanned_ = true;
+  }
+  const std::lock_guard scan(scan_mutex_);
   rescan_locked();
 }
 
@@ -68,7 +84,7 @@ void DirectoryInstanceStore::rescan_locked() {
       if (!in) throw Error(ErrorCode::Io, name + ": cannot be read");
       std::ostringstream text;
       text << in.rdbuf();
-      state.served = make_served(parse_instance_json(text.str(), name), signer_);
+      state.served = make_served(parse_instance_json(text.str(), name, defaults_), signer_);
       log_("loaded " + name + " (instance " + state.served->instance.instance_id + ")");
     } catch (const std::exception& e) {
       log_("skipping instance record: " + std::string(e.what()));
@@ -84,6 +100,7 @@ void DirectoryInstanceStore::rescan_locked() {
   }
   auto index = std::make_shared<InstanceIndex>();
   for (const auto& problem : index->build(served)) log_(problem);
+  const std::lock_guard lock(mutex_);
   index_ = std::move(index);
 }
 

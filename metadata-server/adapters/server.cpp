@@ -9,15 +9,20 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <optional>
 #include <thread>
 
 #include "cloudtwin/core/error.hpp"
@@ -57,6 +62,29 @@ int set_ttl(tcp::socket& s, bool v6, int ttl) {
   return old;
 }
 
+// "HTTP/1.1 200 OK\r\n..." with Content-Length; `out` is reused across requests.
+void serialise(std::string& out, const Response& r, bool keep_alive, unsigned version) {
+  out.clear();
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += reason_phrase(r.status);
+  out += "\r\nServer: EC2ws\r\n";
+  for (const auto& [name, value] : r.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(r.body.size());
+  if (!keep_alive)
+    out += "\r\nConnection: close";
+  else if (version < 11)
+    out += "\r\nConnection: keep-alive";
+  out += "\r\n\r\n";
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -64,11 +92,20 @@ struct Server::Impl {
   const Handler& handler;
   LogSink log;
   ServerOptions options;
+  // Before ioc: sessions still suspended when ioc is destroyed release their count.
+  RequestThrottle throttle;
+  ConnectionCounter connections;
   asio::io_context ioc;
+  unsigned threads = 1;  // set by run() before any connection is accepted
   std::vector<std::pair<ListenSpec, std::unique_ptr<tcp::acceptor>>> acceptors;
 
   Impl(InstanceStore& s, const Handler& h, LogSink l, ServerOptions o)
-      : store(s), handler(h), log(std::move(l)), options(std::move(o)) {}
+      : store(s),
+        handler(h),
+        log(std::move(l)),
+        options(std::move(o)),
+        throttle(options.limits),
+        connections(options.limits.connections_per_vm) {}
 
   void bind(const ListenSpec& spec) {
     boost::system::error_code ec;
@@ -106,15 +143,47 @@ struct Server::Impl {
         log("accept failed: " + ec.message());
         continue;
       }
-      asio::co_spawn(acc.get_executor(), session(beast::tcp_stream(std::move(socket)), device),
-                     asio::detached);
+      socket.set_option(tcp::no_delay(true), ec);
+      // One thread needs no strand; with more, a connection's two coroutines (session
+      // and watchdog) must not run at once.
+      const asio::any_io_executor ex = threads > 1 ? asio::any_io_executor(asio::make_strand(ioc))
+                                                   : asio::any_io_executor(ioc.get_executor());
+      auto conn = std::make_shared<Conn>(std::move(socket));
+      asio::co_spawn(ex, watchdog(conn), asio::detached);
+      asio::co_spawn(ex, session(std::move(conn), device), asio::detached);
     }
   }
 
-  Request to_request(const http::request<http::string_body>& req) const {
+  // A plain socket plus one lazily re-armed timer: requests only record the time they
+  // arrived, instead of arming a timer around every read and write (beast::tcp_stream).
+  struct Conn {
+    explicit Conn(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+    tcp::socket socket;
+    asio::steady_timer timer;
+    Clock::time_point last = Clock::now();
+    bool done = false;
+  };
+
+  // Closes the connection once it has been idle (or stuck in one request or one
+  // reply) for idle_timeout: slow clients cannot hold a connection forever.
+  asio::awaitable<void> watchdog(std::shared_ptr<Conn> c) {
+    boost::system::error_code ec;
+    while (!c->done) {
+      c->timer.expires_at(c->last + options.idle_timeout);
+      co_await c->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (c->done) break;
+      if (Clock::now() >= c->last + options.idle_timeout) {
+        c->socket.close(ec);  // the session's pending read or write ends with an error
+        break;
+      }
+    }
+  }
+
+  static Request to_request(const http::request<http::string_body>& req) {
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
+    r.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
     for (const auto& f : req)
       r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     return r;
@@ -126,21 +195,106 @@ struct Server::Impl {
     return 400;
   }
 
-  asio::awaitable<void> session(beast::tcp_stream stream, std::string device) {
-    beast::flat_buffer buffer;
+  // What one connection knows about its caller: fixed by the TCP peer.
+  struct Peer {
+    std::string device;
+    std::string source;
+    std::string limit_key;  // the VM's instance-id, or "?" + device + source when unknown
+    std::optional<std::vector<std::string>> macs;  // neighbour entries, read on first use
+    bool mismatch_logged = false;
+  };
+
+  // The caller's MACs must match its record; 0 when they do, else the status to send.
+  int check_neighbors(Peer& peer, const ServedInstance& caller) {
+    if (options.neighbors == nullptr) return 0;
+    if (!peer.macs) {
+      try {
+        peer.macs = options.neighbors->macs(peer.device, peer.source);
+      } catch (const std::exception& e) {
+        log(std::string(e.what()) + "; answering " + peer.source + " with 503");
+        return 503;
+      }
+    }
+    if (neighbor_macs_match(caller.instance, *peer.macs)) return 0;
+    if (!peer.mismatch_logged) {
+      peer.mismatch_logged = true;
+      std::string seen;
+      for (const auto& m : *peer.macs) seen += (seen.empty() ? "" : ",") + m;
+      log("refusing " + peer.source + (peer.device.empty() ? "" : "@" + peer.device) +
+          ": the kernel sees it at MAC " + seen + ", which is not a NIC of " +
+          caller.instance.instance_id + " (spoofed address?)");
+    }
+    return 403;
+  }
+
+  Response answer(const http::request<http::string_body>& req, Peer& peer) {
+    const auto request = to_request(req);
+    const auto caller = store.find(peer.device, peer.source);
+    Response response;
+    const auto now = options.now();
+    if (caller) {
+      if (const int refused = check_neighbors(peer, *caller)) {
+        response = error_response(refused);
+      } else if (!throttle.admit(caller->instance.instance_id, now)) {
+        response = error_response(429);
+      }
+    }
+    if (response.status == 200) response = handler.handle(request, caller.get(), now);
+    if (options.access_log) {
+      const auto path = request.target.substr(0, request.target.find('?'));
+      log(peer.source + " " + printable(request.method, 16) + " " + printable(path, 256) + " " +
+          std::to_string(response.status));
+    }
+    return response;
+  }
+
+  // Counts the connection against its VM (or source address) until destroyed.
+  struct Slot {
+    ConnectionCounter* counter = nullptr;
+    std::string key;
+    ~Slot() {
+      if (counter) counter->close(key);
+    }
+  };
+
+  asio::awaitable<void> session(std::shared_ptr<Conn> conn, std::string device) {
+    struct Done {
+      Conn& c;
+      ~Done() {
+        c.done = true;
+        c.timer.cancel();
+      }
+    } done{*conn};
+    auto& socket = conn->socket;
     boost::system::error_code ec;
-    const auto peer = stream.socket().remote_endpoint(ec);
+    const auto endpoint = socket.remote_endpoint(ec);
     if (ec) co_return;
-    const std::string source = caller_address(peer);
-    const bool v6 = peer.address().is_v6();
+    Peer peer{std::move(device), caller_address(endpoint), {}, {}, false};
+    const bool v6 = endpoint.address().is_v6();
+    const auto first = store.find(peer.device, peer.source);
+    peer.limit_key = first ? first->instance.instance_id : "?" + peer.device + " " + peer.source;
+    Slot slot;
+    std::string out;
+    if (connections.open(peer.limit_key)) {
+      slot.counter = &connections;
+      slot.key = peer.limit_key;
+    } else {
+      const auto r = error_response(429);
+      serialise(out, r, false, 11);
+      const std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(r.body)};
+      co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    beast::flat_buffer buffer;
     for (;;) {
-      stream.expires_after(options.idle_timeout);
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
       parser.body_limit(options.body_limit);
-      co_await http::async_read(stream, buffer, parser,
+      co_await http::async_read(socket, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      conn->last = Clock::now();
+      if (ec == http::error::end_of_stream || ec == asio::error::bad_descriptor ||
           ec == asio::error::eof || ec == asio::error::connection_reset ||
           ec == asio::error::operation_aborted) {
         break;
@@ -151,30 +305,19 @@ struct Server::Impl {
       if (ec) {
         response = error_response(status_for(ec));
       } else {
-        const auto& req = parser.get();
-        keep_alive = req.keep_alive();
-        version = req.version();
-        const auto request = to_request(req);
-        const auto caller = store.find(device, source);
-        response = handler.handle(request, caller.get(), options.now());
-        if (options.access_log) {
-          const auto path = request.target.substr(0, request.target.find('?'));
-          log(source + " " + printable(request.method, 16) + " " + printable(path, 256) + " " +
-              std::to_string(response.status));
-        }
+        keep_alive = parser.get().keep_alive();
+        version = parser.get().version();
+        response = answer(parser.get(), peer);
       }
-      http::response<http::string_body> res{static_cast<http::status>(response.status), version};
-      res.set(http::field::server, "EC2ws");
-      for (const auto& [name, value] : response.headers) res.set(name, value);
-      res.body() = std::move(response.body);
-      res.keep_alive(keep_alive);
-      res.prepare_payload();
-      const int old_ttl = response.ip_ttl > 0 ? set_ttl(stream.socket(), v6, response.ip_ttl) : 0;
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (old_ttl > 0) set_ttl(stream.socket(), v6, old_ttl);
+      serialise(out, response, keep_alive, version);
+      const int old_ttl = response.ip_ttl > 0 ? set_ttl(socket, v6, response.ip_ttl) : 0;
+      const std::array<asio::const_buffer, 2> buffers{asio::buffer(out),
+                                                      asio::buffer(response.body)};
+      co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+      if (old_ttl > 0) set_ttl(socket, v6, old_ttl);
       if (ec || !keep_alive) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
   }
 };
 
@@ -202,6 +345,7 @@ void Server::run(unsigned threads, bool handle_signals) {
     signals = std::make_unique<asio::signal_set>(impl_->ioc, SIGINT, SIGTERM);
     signals->async_wait([this](const boost::system::error_code&, int) { stop(); });
   }
+  impl_->threads = threads;
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();

@@ -1,6 +1,7 @@
 #include "cloudtwin/metadata/config.hpp"
 
 #include <charconv>
+#include <functional>
 #include <set>
 
 #include "cloudtwin/core/error.hpp"
@@ -36,6 +37,44 @@ bool parse_bool(std::string_view v, bool& out) {
   if (v == "true" || v == "yes" || v == "on" || v == "1") return out = true, true;
   if (v == "false" || v == "no" || v == "off" || v == "0") return out = false, true;
   return false;
+}
+
+template <typename T>
+bool parse_number(std::string_view v, T lo, T hi, T& out) {
+  T n{};
+  const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || n < lo || n > hi)
+    return false;
+  out = n;
+  return true;
+}
+
+// [imds] and [limits]; false when `key` is none of theirs.
+bool apply_imds_key(Config& c, const std::string& key, const std::string& value,
+                    const std::function<Error(const std::string&)>& bad) {
+  if (key == "imds.token_ttl_max") {
+    if (!parse_number(value, 1, 21600, c.token_ttl_max)) throw bad("expected seconds 1-21600");
+  } else if (key == "imds.default_hop_limit") {
+    if (!parse_number(value, 1, 64, c.record_defaults.hop_limit)) throw bad("expected 1-64");
+  } else if (key == "imds.allow_imdsv1") {
+    bool v1 = true;
+    if (!parse_bool(value, v1)) throw bad("expected true or false");
+    c.record_defaults.http_tokens = v1 ? HttpTokens::Optional : HttpTokens::Required;
+  } else if (key == "limits.requests_per_second") {
+    unsigned n = 0;
+    if (!parse_number(value, 0u, 10'000'000u, n)) throw bad("expected 0 (unlimited) or more");
+    c.limits.requests_per_second = n;
+  } else if (key == "limits.burst") {
+    unsigned n = 0;
+    if (!parse_number(value, 1u, 10'000'000u, n)) throw bad("expected 1 or more");
+    c.limits.burst = n;
+  } else if (key == "limits.connections_per_vm") {
+    if (!parse_number(value, std::size_t{0}, std::size_t{1'000'000}, c.limits.connections_per_vm))
+      throw bad("expected 0 (unlimited) or more");
+  } else {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -95,8 +134,7 @@ std::string ListenSpec::to_string() const {
 
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source) {
-  static const std::set<std::string> ignored = {"server.libvirt_uri", "imds.token_ttl_max",
-                                                "imds.default_hop_limit", "imds.allow_imdsv1"};
+  static const std::set<std::string> ignored = {"server.libvirt_uri"};
   std::vector<std::string> warnings;
   std::string section;
   std::size_t line_no = 0;
@@ -123,6 +161,7 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
     const auto bad = [&](const std::string& why) {
       return Error(ErrorCode::InvalidArgument, where + key + ": " + why);
     };
+    if (apply_imds_key(config, key, value, bad)) continue;
     if (key == "server.listen") {
       config.listen.clear();
       try {
@@ -141,6 +180,8 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
         throw bad("expected a number of threads 1-256");
       }
       config.threads = n;
+    } else if (key == "server.neighbor_check") {
+      if (!parse_bool(value, config.neighbor_check)) throw bad("expected true or false");
     } else if (key == "identity.key") {
       config.identity_key = value;
     } else if (key == "identity.cert") {

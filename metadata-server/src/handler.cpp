@@ -1,21 +1,22 @@
 #include "cloudtwin/metadata/handler.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace cloudtwin::metadata {
 
 namespace {
 
+// ASCII only, as HTTP field names are; no locale look-up on the hot path.
+constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
+template <typename Name>
 std::optional<std::string_view> find_header(
-    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
+    const std::vector<std::pair<Name, std::string>>& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
     if (iequals(k, name)) return std::string_view(v);
   }
@@ -23,7 +24,7 @@ std::optional<std::string_view> find_header(
 }
 
 // Strict decimal 1..21600: no sign, no spaces inside, no leading '+'.
-std::optional<int> parse_ttl(std::string_view text) {
+std::optional<int> parse_ttl(std::string_view text, int max) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   if (text.empty() || text.size() > 6) return std::nullopt;
@@ -32,21 +33,22 @@ std::optional<int> parse_ttl(std::string_view text) {
     if (c < '0' || c > '9') return std::nullopt;
     value = value * 10 + (c - '0');
   }
-  if (value < TokenService::kMinTtl || value > TokenService::kMaxTtl) return std::nullopt;
+  if (value < TokenService::kMinTtl || value > max) return std::nullopt;
   return value;
 }
 
-Response text(std::string body) {
+Response text(std::string_view body) {
   Response r;
+  r.headers.reserve(2);
   r.headers.emplace_back("Content-Type", "text/plain");
-  r.body = std::move(body);
+  r.body = body;
   return r;
 }
 
 struct Target {
-  bool root = false;    // "/"
-  std::string version;  // first segment
-  std::string rest;     // after "/<version>/", may be empty
+  bool root = false;         // "/"
+  std::string_view version;  // first segment
+  std::string_view rest;     // after "/<version>/", may be empty
 };
 
 std::optional<Target> split_target(std::string_view target) {
@@ -60,18 +62,21 @@ std::optional<Target> split_target(std::string_view target) {
     return t;
   }
   const auto slash = target.find('/');
-  t.version = std::string(target.substr(0, slash));
-  if (slash != std::string_view::npos) t.rest = std::string(target.substr(slash + 1));
+  t.version = target.substr(0, slash);
+  if (slash != std::string_view::npos) t.rest = target.substr(slash + 1);
   return t;
 }
 
-std::string versions_listing() {
-  std::string out;
-  for (const auto& v : api_versions()) {
-    if (!out.empty()) out += '\n';
-    out += v;
-  }
-  return out;
+const std::string& versions_listing() {
+  static const std::string listing = [] {
+    std::string out;
+    for (const auto& v : api_versions()) {
+      if (!out.empty()) out += '\n';
+      out += v;
+    }
+    return out;
+  }();
+  return listing;
 }
 
 }  // namespace
@@ -148,10 +153,10 @@ Response Handler::put_token(const Request& request, const ServedInstance& caller
   if (!target || target->version != "latest" || target->rest != "api/token")
     return error_response(403);
   const auto ttl_text = request.header(kTokenTtlHeader);
-  const auto ttl = ttl_text ? parse_ttl(*ttl_text) : std::nullopt;
+  const auto ttl = ttl_text ? parse_ttl(*ttl_text, token_ttl_max_) : std::nullopt;
   if (!ttl) return error_response(400);
   auto r = text(tokens_.issue(caller.instance.instance_id, std::chrono::seconds(*ttl), now));
-  r.headers.emplace_back(std::string(kTokenTtlHeader), std::to_string(*ttl));
+  r.headers.emplace_back(kTokenTtlHeader, std::to_string(*ttl));
   r.ip_ttl = caller.instance.options.hop_limit;
   return r;
 }
@@ -177,9 +182,9 @@ Response Handler::get(const Request& request, const ServedInstance& caller,
     r.headers.emplace_back("Allow", "PUT");
   } else {
     const auto& entry = caller.tree.find(target->rest);
-    r = entry.kind == MetadataTree::Kind::NotFound ? error_response(404) : text(entry.body);
+    r = entry.kind == MetadataTree::Kind::NotFound ? error_response(404) : text(entry.value());
   }
-  if (left) r.headers.emplace_back(std::string(kTokenTtlHeader), std::to_string(left->count()));
+  if (left) r.headers.emplace_back(kTokenTtlHeader, std::to_string(left->count()));
   if (request.method == "HEAD") r.body.clear();
   return r;
 }

@@ -237,10 +237,11 @@ Iam parse_iam(const Reader& r) {
   return iam;
 }
 
-MetadataOptions parse_options(const Reader& r) {
+MetadataOptions parse_options(const Reader& r, const MetadataOptions& defaults) {
   r.only({"http-tokens", "http-endpoint", "http-put-response-hop-limit", "instance-metadata-tags"});
-  MetadataOptions o;
-  const auto tokens = r.str("http-tokens", "optional");
+  MetadataOptions o = defaults;
+  const auto tokens =
+      r.str("http-tokens", defaults.http_tokens == HttpTokens::Required ? "required" : "optional");
   if (tokens != "optional" && tokens != "required")
     r.fail("http-tokens", "must be optional or required");
   o.http_tokens = tokens == "required" ? HttpTokens::Required : HttpTokens::Optional;
@@ -248,7 +249,7 @@ MetadataOptions parse_options(const Reader& r) {
   if (endpoint != "enabled" && endpoint != "disabled")
     r.fail("http-endpoint", "must be enabled or disabled");
   o.http_endpoint = endpoint == "disabled" ? HttpEndpoint::Disabled : HttpEndpoint::Enabled;
-  o.hop_limit = r.integer("http-put-response-hop-limit", 1, 1, 64);
+  o.hop_limit = r.integer("http-put-response-hop-limit", defaults.hop_limit, 1, 64);
   const auto tags = r.str("instance-metadata-tags", "enabled");
   if (tags != "enabled" && tags != "disabled")
     r.fail("instance-metadata-tags", "must be enabled or disabled");
@@ -337,7 +338,8 @@ std::vector<std::string> Instance::caller_addresses() const {
   return out;
 }
 
-Instance parse_instance_json(std::string_view json, const std::string& source) {
+Instance parse_instance_json(std::string_view json, const std::string& source,
+                             const MetadataOptions& defaults) {
   Poco::Dynamic::Var parsed;
   try {
     Poco::JSON::Parser parser;
@@ -397,7 +399,7 @@ Instance parse_instance_json(std::string_view json, const std::string& source) {
   }
   i.tags = r.string_map("tags");
   if (r.has("iam")) i.iam = parse_iam(r.object("iam"));
-  i.options = parse_options(r.object("metadata-options"));
+  i.options = parse_options(r.object("metadata-options"), defaults);
   for (const auto& a : r.lines("serve-to")) {
     i.serve_to.push_back(a.find(':') == std::string::npos ? checked_ipv4(r, "serve-to", a)
                                                           : checked_ipv6(r, "serve-to", a));

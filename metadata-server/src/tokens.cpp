@@ -43,7 +43,7 @@ std::optional<std::chrono::seconds> TokenService::check(std::string_view token,
                                                         const std::string& instance_id,
                                                         Clock::time_point now) {
   const std::lock_guard lock(mutex_);
-  const auto it = grants_.find(std::string(token));
+  const auto it = grants_.find(token);
   if (it == grants_.end()) return std::nullopt;
   if (it->second.expires <= now) {
     grants_.erase(it);

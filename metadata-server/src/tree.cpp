@@ -33,6 +33,7 @@ const std::vector<std::string>& api_versions() {
 }
 
 bool is_api_version(std::string_view name) {
+  if (name == "latest") return true;  // nearly every request
   const auto& v = api_versions();
   return std::find(v.begin(), v.end(), name) != v.end();
 }
@@ -74,11 +75,16 @@ std::string json_quote(std::string_view text) {
 
 void MetadataTree::put(std::string_view path, std::string value) {
   std::string p(path);
-  entries_[p] = Entry{Kind::Leaf, std::move(value)};
+  entries_[p] = Entry{Kind::Leaf, std::move(value), nullptr};
   while (!p.empty()) {
     p = parent_of(p);
     entries_[p].kind = Kind::Directory;
   }
+}
+
+void MetadataTree::put_lazy(std::string_view path, std::function<std::string()> make) {
+  put(path, std::string());
+  entries_[std::string(path)].lazy = std::make_shared<const Lazy>(std::move(make));
 }
 
 void MetadataTree::put_listing(std::string_view dir_path, std::string listing) {
@@ -109,7 +115,7 @@ const MetadataTree::Entry& MetadataTree::find(std::string_view path) const {
   if (!path.empty() && path.back() == '/') path.remove_suffix(1);
   // Keys never hold empty segments, so "a//b" or "/a" cannot match; "." and ".." are
   // not names we create, so they cannot either. No normalisation is needed.
-  const auto it = entries_.find(std::string(path));
+  const auto it = entries_.find(path);
   return it == entries_.end() ? kNotFound : it->second;
 }
 
@@ -257,9 +263,12 @@ MetadataTree build_tree(const Instance& i, const IdentitySigner* signer) {
   const auto doc = identity_document(i);
   t.put("dynamic/instance-identity/document", doc);
   if (signer) {
-    t.put("dynamic/instance-identity/signature", signer->sign(IdentityFormat::Signature, doc));
-    t.put("dynamic/instance-identity/pkcs7", signer->sign(IdentityFormat::Pkcs7, doc));
-    t.put("dynamic/instance-identity/rsa2048", signer->sign(IdentityFormat::Rsa2048, doc));
+    const auto lazy_sign = [&](const char* path, IdentityFormat format) {
+      t.put_lazy(path, [signer, format, doc] { return signer->sign(format, doc); });
+    };
+    lazy_sign("dynamic/instance-identity/signature", IdentityFormat::Signature);
+    lazy_sign("dynamic/instance-identity/pkcs7", IdentityFormat::Pkcs7);
+    lazy_sign("dynamic/instance-identity/rsa2048", IdentityFormat::Rsa2048);
   }
   t.put("dynamic/fws/instance-monitoring", "disabled");
   if (i.user_data) t.put("user-data", *i.user_data);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cloudtwin/metadata/limits.hpp"
+#include "cloudtwin/metadata/neighbor_table.hpp"
 #include "test_support.hpp"
 
 namespace cloudtwin::metadata {
@@ -157,6 +159,55 @@ TEST_F(HandlerTest, TokenIsBoundToTheInstanceThatAskedForIt) {
 TEST_F(HandlerTest, TokensDiffer) {
   EXPECT_NE(token_for(optional), token_for(optional));
   EXPECT_EQ(tokens.size(), 2u);
+}
+
+TEST_F(HandlerTest, TokenTtlCapFromConfig) {
+  const Handler capped(tokens, 300);
+  const auto put = [&](const char* ttl) {
+    return capped
+        .handle(Request{"PUT", "/latest/api/token", {{std::string(kTokenTtlHeader), ttl}}},
+                &optional, t0)
+        .status;
+  };
+  EXPECT_EQ(put("300"), 200);
+  EXPECT_EQ(put("301"), 400);
+}
+
+TEST(Limits, TokenBucketPerVm) {
+  RequestThrottle throttle(LimitOptions{10, 3, 0});
+  const Clock::time_point t{std::chrono::hours(1)};
+  EXPECT_TRUE(throttle.admit("i-a", t));
+  EXPECT_TRUE(throttle.admit("i-a", t));
+  EXPECT_TRUE(throttle.admit("i-a", t));
+  EXPECT_FALSE(throttle.admit("i-a", t));  // burst of 3 spent
+  EXPECT_TRUE(throttle.admit("i-b", t));   // another VM is not affected
+  EXPECT_FALSE(throttle.admit("i-a", t + 50ms));
+  EXPECT_TRUE(throttle.admit("i-a", t + 100ms));  // 10/s: one more after 100 ms
+  EXPECT_FALSE(throttle.admit("i-a", t + 100ms));
+  RequestThrottle unlimited(LimitOptions{0, 1, 0});
+  for (int n = 0; n < 10000; ++n) ASSERT_TRUE(unlimited.admit("i-a", t));
+}
+
+TEST(Limits, ConnectionCap) {
+  ConnectionCounter c(2);
+  EXPECT_TRUE(c.open("i-a"));
+  EXPECT_TRUE(c.open("i-a"));
+  EXPECT_FALSE(c.open("i-a"));
+  EXPECT_TRUE(c.open("i-b"));
+  c.close("i-a");
+  EXPECT_EQ(c.count("i-a"), 1u);
+  EXPECT_TRUE(c.open("i-a"));
+  ConnectionCounter unlimited(0);
+  for (int n = 0; n < 5000; ++n) ASSERT_TRUE(unlimited.open("x"));
+}
+
+TEST(Neighbors, MacMustBeOneOfTheRecordsNics) {
+  const auto i = testing::sample_instance();  // NICs 0e:49:61:0f:c3:11, 02:00:ac:10:23:05
+  EXPECT_TRUE(neighbor_macs_match(i, {}));    // no entry (loopback): nothing contradicts
+  EXPECT_TRUE(neighbor_macs_match(i, {"0e:49:61:0f:c3:11"}));
+  EXPECT_TRUE(neighbor_macs_match(i, {"02:00:ac:10:23:05", "0e:49:61:0f:c3:11"}));
+  EXPECT_FALSE(neighbor_macs_match(i, {"02:00:c0:a8:7a:0a"}));
+  EXPECT_FALSE(neighbor_macs_match(i, {"0e:49:61:0f:c3:11", "02:00:c0:a8:7a:0a"}));
 }
 
 TEST(Tokens, Base64Url) {

@@ -107,7 +107,7 @@ TEST_F(SignerTest, TreeServesSignatures) {
   const auto tree = build_tree(testing::sample_instance(), signer.get());
   EXPECT_EQ(tree.find("dynamic/instance-identity/").body, "document\npkcs7\nrsa2048\nsignature");
   X509* cert = read_cert(signer->certificate_pem());
-  EXPECT_EQ(verify_pkcs7(tree.find("dynamic/instance-identity/rsa2048").body, cert),
+  EXPECT_EQ(verify_pkcs7(std::string(tree.find("dynamic/instance-identity/rsa2048").value()), cert),
             tree.find("dynamic/instance-identity/document").body);
   X509_free(cert);
 }

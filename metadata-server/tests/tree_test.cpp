@@ -79,7 +79,7 @@ TEST_F(SampleTree, PathsAnswerExactlyAsEc2) {
   for (const auto& c : cases) {
     const auto& e = tree.find(c.path);
     EXPECT_EQ(e.kind, c.kind) << c.path;
-    EXPECT_EQ(e.body, c.body) << c.path;
+    EXPECT_EQ(e.value(), c.body) << c.path;
   }
 }
 
@@ -127,6 +127,25 @@ TEST(Tree, IdentityDocumentAsEc2) {
       "  \"instanceType\" : \"m4.xlarge\",\n  \"kernelId\" : null,\n"
       "  \"pendingTime\" : \"2019-10-31T07:02:24Z\",\n  \"privateIp\" : \"172.16.34.43\",\n"
       "  \"ramdiskId\" : null,\n  \"region\" : \"us-east-1\",\n  \"version\" : \"2017-09-30\"\n}");
+}
+
+// Each signature costs an RSA operation: made on first request, once, then kept.
+TEST(Tree, SignaturesAreMadeOnFirstRequestOnly) {
+  class CountingSigner : public IdentitySigner {
+   public:
+    mutable int calls = 0;
+    std::string sign(IdentityFormat, std::string_view document) const override {
+      ++calls;
+      return "sig:" + std::to_string(document.size());
+    }
+  } signer;
+  const auto t = build_tree(testing::sample_instance(), &signer);
+  EXPECT_EQ(signer.calls, 0);
+  EXPECT_EQ(t.find("dynamic/instance-identity/signature").value(), "sig:487");
+  EXPECT_EQ(t.find("dynamic/instance-identity/signature").value(), "sig:487");
+  EXPECT_EQ(signer.calls, 1);
+  EXPECT_EQ(t.find("dynamic/instance-identity/pkcs7").value(), "sig:487");
+  EXPECT_EQ(signer.calls, 2);
 }
 
 TEST(Tree, JsonQuote) { EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\""); }

@@ -19,12 +19,19 @@ struct Config {
   std::string identity_cert = "/var/lib/cloudtwin/metadata/identity.crt";
   bool access_log = false;
   unsigned threads = 1;
+  bool neighbor_check = true;  // [server] neighbor_check: caller's MAC from the kernel
+  // [imds]: defaults for records that leave metadata-options out, and the token TTL cap.
+  MetadataOptions record_defaults;  // default_hop_limit, allow_imdsv1 (-> http-tokens)
+  int token_ttl_max = 21600;
+  LimitOptions limits;  // [limits] requests_per_second, burst, connections_per_vm
 };
 
 // Applies "[section] key = value" lines ('#' and ';' start comments). Known keys:
-// [server] listen (space-separated ListenSpecs), instances_dir, access_log, threads;
-// [identity] key, cert. Keys this build does not use yet (libvirt_uri, [imds] ...)
-// are accepted; unknown keys come back as warnings "source:line: ...".
+// [server] listen (space-separated ListenSpecs), instances_dir, access_log, threads,
+// neighbor_check; [identity] key, cert; [imds] token_ttl_max, default_hop_limit,
+// allow_imdsv1; [limits] requests_per_second, burst, connections_per_vm. Keys this
+// build does not use yet (libvirt_uri) are accepted; unknown keys come back as
+// warnings "source:line: ...".
 // Throws Error(InvalidArgument) with source:line for a malformed line or value.
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source);

@@ -28,7 +28,8 @@ struct Request {
 
 struct Response {
   int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
+  // Names are string literals (static storage): no allocation per header name.
+  std::vector<std::pair<std::string_view, std::string>> headers;
   std::string body;
   int ip_ttl = 0;  // >0: send this response with that IP TTL / hop limit
 
@@ -37,7 +38,9 @@ struct Response {
 
 class Handler {
  public:
-  explicit Handler(TokenService& tokens) : tokens_(tokens) {}
+  // `token_ttl_max` ([imds] token_ttl_max): a token PUT asking for more is 400.
+  explicit Handler(TokenService& tokens, int token_ttl_max = TokenService::kMaxTtl)
+      : tokens_(tokens), token_ttl_max_(token_ttl_max) {}
 
   // `caller` is the instance the request comes from, or null when the source is no
   // known VM (answered 404, like a path that does not exist: nothing is revealed).
@@ -50,6 +53,7 @@ class Handler {
   Response get(const Request& request, const ServedInstance& caller, Clock::time_point now) const;
 
   TokenService& tokens_;
+  int token_ttl_max_;
 };
 
 // The error page EC2 sends (XHTML, text/html) with this status.

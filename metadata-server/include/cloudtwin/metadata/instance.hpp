@@ -108,7 +108,10 @@ struct Instance {
 };
 
 // Parses and validates one record. `source` names the input in error messages
-// (a file name). Throws Error(InvalidArgument) saying which key is wrong.
-Instance parse_instance_json(std::string_view json, const std::string& source);
+// (a file name). `defaults` fill the metadata-options the record leaves out
+// ([imds] default_hop_limit, allow_imdsv1 = false -> http-tokens required).
+// Throws Error(InvalidArgument) saying which key is wrong.
+Instance parse_instance_json(std::string_view json, const std::string& source,
+                             const MetadataOptions& defaults = {});
 
 }  // namespace cloudtwin::metadata

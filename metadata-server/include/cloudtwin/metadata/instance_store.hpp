@@ -44,13 +44,18 @@ class InstanceIndex {
   std::size_t count_ = 0;
 };
 
-// One JSON record per file (*.json) in a directory. Rescans at most once per
-// `min_interval` (cheap: one stat per file, files re-parsed only when their size or
-// mtime changed). A corrupt file is logged once and skipped; the others are served.
+// One JSON record per file (*.json) in a directory. find() rescans at most once per
+// `min_interval` (one stat per file, files re-parsed only when their size or mtime
+// changed); with `kNoRescanFromFind` only reload() rescans, so a daemon serving 10,000
+// records calls reload() from a thread of its own and requests never wait for a scan.
+// A corrupt file is logged once and skipped; the others are served. `defaults` fill
+// the metadata-options a record leaves out ([imds] in the config).
 class DirectoryInstanceStore : public InstanceStore {
  public:
+  static constexpr auto kNoRescanFromFind = std::chrono::milliseconds::max();
   DirectoryInstanceStore(std::filesystem::path dir, const IdentitySigner* signer, LogSink log,
-                         std::chrono::milliseconds min_interval = std::chrono::seconds(1));
+                         std::chrono::milliseconds min_interval = std::chrono::seconds(1),
+                         MetadataOptions defaults = {});
 
   std::shared_ptr<const ServedInstance> find(std::string_view listener,
                                              std::string_view address) override;
@@ -69,7 +74,9 @@ class DirectoryInstanceStore : public InstanceStore {
   const IdentitySigner* signer_;
   LogSink log_;
   std::chrono::milliseconds min_interval_;
-  mutable std::mutex mutex_;
+  MetadataOptions defaults_;
+  std::mutex scan_mutex_;     // one scan at a time; guards files_
+  mutable std::mutex mutex_;  // guards index_, last_scan_, scanned_ (held briefly)
   std::chrono::steady_clock::time_point last_scan_{};
   bool scanned_ = false;
   std::map<std::string, FileState> files_;

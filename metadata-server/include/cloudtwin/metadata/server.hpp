@@ -1,7 +1,9 @@
 #pragma once
 // Adapter: HTTP/1.1 (keep-alive) over Boost.Beast + Asio. Only I/O lives here: each
 // request is mapped to (listener device, source address) -> instance through the
-// InstanceStore and answered by the Handler.
+// InstanceStore, checked against the kernel's neighbour table and the per-VM limits,
+// and answered by the Handler. Responses are serialised by hand (the hot path: no
+// per-request header containers).
 
 #include <chrono>
 #include <cstdint>
@@ -12,6 +14,8 @@
 
 #include "cloudtwin/metadata/handler.hpp"
 #include "cloudtwin/metadata/instance_store.hpp"
+#include "cloudtwin/metadata/limits.hpp"
+#include "cloudtwin/metadata/neighbor_table.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -33,6 +37,12 @@ struct ServerOptions {
   std::size_t body_limit = 4 * 1024;    // past it: 413
   bool access_log = false;              // method, path, status, source; never headers
   std::function<Clock::time_point()> now = [] { return Clock::now(); };
+  // When set, a known caller whose source address the kernel has at another MAC than
+  // the record's NICs gets 403 (asked once per connection). Must outlive the server.
+  NeighborTable* neighbors = nullptr;
+  // Per VM: requests per second (429 past it) and open connections (a connection past
+  // the cap is answered 429 and closed). Unknown callers are capped per source address.
+  LimitOptions limits;
 };
 
 class Server {

@@ -49,7 +49,13 @@ class TokenService {
 
   Random& random_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Grant> grants_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, Grant, Hash, std::equal_to<>> grants_;
   std::size_t issued_since_purge_ = 0;
 };
 

@@ -3,7 +3,9 @@
 // Listings are written exactly as EC2 writes them: entries separated by LF, no final
 // LF, subtrees with a trailing '/', sorted by name; public-keys/ lists "0=name".
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,13 +41,33 @@ std::string json_quote(std::string_view text);
 class MetadataTree {
  public:
   enum class Kind { NotFound, Leaf, Directory };
+  // A leaf computed on first use, then kept: the identity signatures cost an RSA
+  // operation each, and 10,000 records must load in a moment. Thread-safe.
+  class Lazy {
+   public:
+    explicit Lazy(std::function<std::string()> make) : make_(std::move(make)) {}
+    const std::string& get() const {
+      std::call_once(once_, [this] { value_ = make_(); });
+      return value_;
+    }
+
+   private:
+    std::function<std::string()> make_;
+    mutable std::once_flag once_;
+    mutable std::string value_;
+  };
   struct Entry {
     Kind kind = Kind::NotFound;
-    std::string body;  // the value, or the listing
+    std::string body;                  // the value, or the listing (empty when lazy)
+    std::shared_ptr<const Lazy> lazy;  // set for leaves computed on first use
+
+    std::string_view value() const { return lazy ? std::string_view(lazy->get()) : body; }
   };
 
   // Adds a leaf at "a/b/c" (no leading or trailing slash), creating directories.
   void put(std::string_view path, std::string value);
+  // Adds a leaf whose value `make` computes on its first request.
+  void put_lazy(std::string_view path, std::function<std::string()> make);
   // Replaces a directory's computed listing (public-keys/ and the version root).
   void put_listing(std::string_view dir_path, std::string listing);
   // Computes listings; call once after the last put.
@@ -57,7 +79,14 @@ class MetadataTree {
   const Entry& find(std::string_view path) const;
 
  private:
-  std::unordered_map<std::string, Entry> entries_;
+  // Transparent hash: find() looks up a string_view without building a string.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
   std::unordered_map<std::string, std::string> listing_overrides_;
 };
 
@@ -68,7 +97,8 @@ struct ServedInstance {
 };
 
 // Builds the full tree (meta-data/, dynamic/, user-data). `signer` may be null: the
-// identity document is then served without signatures.
+// identity document is then served without signatures. Otherwise the signatures are
+// made on first request, so `signer` must outlive the tree.
 MetadataTree build_tree(const Instance& instance, const IdentitySigner* signer);
 
 std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer);
