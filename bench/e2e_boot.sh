@@ -24,18 +24,17 @@ SB=$W/sandbox
 trap '"$SRC/tests/e2e/sandbox.sh" stop "$SB" >/dev/null 2>&1 || true; rm -rf "$W"' EXIT
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-"$SRC/scripts/build-tiny-guest.sh" "$W/guest-build" --agent "$AGENT" >/dev/null
-mkdir -p "$W/guest" "$W/instances" "$W/images" "$W/x/etc" "$W/x/root"
-cp "$W/guest-build/vmlinuz" "$W/guest-build/initrd.img" "$W/guest/"
-echo "root:x:0:0:root:/root:/bin/sh" >"$W/x/etc/passwd"  # see tests/e2e (SSH key needs root)
-(cd "$W/x" && find . -mindepth 1 | busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -n >>"$W/guest/initrd.img")
+GUEST=${CT_GUEST_DIR:-$(dirname "$CLI")/../guest-agent}  # shared with tests/e2e: built once
+"$SRC/scripts/build-tiny-guest.sh" "$GUEST" --agent "$AGENT" >/dev/null
+mkdir -p "$W/guest" "$W/instances" "$W/images"
+cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$W/guest/"
 printf '[libvirt]\nuri = qemu:///system\ndomain_type = qemu\n[storage]\ninstances = %s\nimages = %s\n[network]\nnwfilter = none\n' \
   "$W/instances" "$W/images" >"$W/host.conf"
 echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchKeyNotReal00000000000000000000000000000 bench" >"$W/key.pub"
 cat >"$W/vm.tmpl" <<TMPL
 MEMORY = 256
 OS = [ KERNEL = "$W/guest/vmlinuz", INITRD = "$W/guest/initrd.img",
-       KERNEL_CMD = "console=ttyS0 panic=-1 cloudtwin.agent=1" ]
+       KERNEL_CMD = "console=ttyS0 panic=-1 cloudtwin.agent=1 cloudtwin.keep=1" ]
 NIC = [ NETWORK = "bench" ]
 TMPL
 CT_LIBVIRT_CACHE=${CT_LIBVIRT_CACHE:-$(dirname "$CLI")/../e2e-libvirt-cache} \

@@ -135,6 +135,10 @@ modroot=$kdir/lib/modules/$kver
 stage=$OUTDIR/stage
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,mnt/context,run,tmp,etc,lib/modules}
+# A root account, as every real image has: the agent installs root's SSH keys through it.
+mkdir -p -m 700 "$stage/root"
+echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+echo "root:x:0:" >"$stage/etc/group"
 cp "$BUSYBOX" "$stage/bin/busybox"
 # Applets are created by /init (busybox --install -s) so the list follows busybox itself.
 ln -s busybox "$stage/bin/sh"
@@ -177,6 +181,8 @@ cat >"$stage/init" <<'INIT'
 /bin/busybox mkdir -p /proc /sys /dev
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
+# Kernel messages would interleave with the status JSON on the console: keep them out.
+/bin/busybox dmesg -n 1 2>/dev/null || true
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 /bin/busybox --install -s
 exec </dev/console >/dev/console 2>&1

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The main job: installs what it needs, builds everything, and shows cloudtwin at work.
-# Today: the EC2-compatible metadata service serves a sample VM on loopback and is
-# queried the way an EC2 image queries it (IMDSv2 token, then GETs, signature check).
+#  1. the EC2-compatible metadata service serves a sample VM on loopback and is queried the
+#     way an EC2 image queries it (IMDSv2 token, then GETs, signature check);
+#  2. a sandbox (network + mount namespace with its own libvirtd, tests/e2e/sandbox.sh):
+#     cloudtwin-metadata, `cloudtwin net create`, `cloudtwin vm create` of the tiny guest
+#     with cloudtwin-agent; progress while it boots, then what the guest reports.
+# Everything is torn down at the end; the host is left as it was.
 #
 #   scripts/demo.sh          run, show, tear down
-#   scripts/demo.sh --keep   leave the metadata service running and say how to query it
+#   scripts/demo.sh --keep   leave the services and the VM running and say how to reach them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEEP=0
@@ -27,9 +31,16 @@ for exe in "$BIN/host/cloudtwin" "$BIN/metadata-server/cloudtwin-metadata" "$BIN
 done
 
 WORK=$(mktemp -d /tmp/cloudtwin-demo.XXXXXX)
+chmod 711 "$WORK"  # qemu runs as libvirt-qemu and must reach the guest's files
+SANDBOX=$WORK/sandbox
 PID=""
+CONSOLE_PID=""
 cleanup() {
+  if [[ -n $CONSOLE_PID ]]; then kill "$CONSOLE_PID" 2>/dev/null || true; fi
   if [[ -n $PID ]]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  # Kills what runs in the sandbox (libvirtd, dnsmasq, qemu, cloudtwin-metadata) and
+  # deletes its namespace; a no-op when it never started.
+  tests/e2e/sandbox.sh stop "$SANDBOX" || true
   rm -rf "$WORK"
 }
 if [[ $KEEP == 0 ]]; then trap cleanup EXIT; fi
@@ -78,13 +89,4 @@ run openssl smime -verify -in "$WORK/pkcs7.pem" -inform PEM -content "$WORK/docu
 say "access log (tokens and secrets are never logged)"
 sed -n '1,20p' "$WORK/metadata.log"
 
-if [[ $KEEP == 1 ]]; then
-  say "left running (--keep)"
-  cat <<MSG
-  TOKEN=\$(curl -s -X PUT $URL/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
-  curl -H "X-aws-ec2-metadata-token: \$TOKEN" $URL/latest/meta-data/
-  Stop it with: kill $PID; rm -rf $WORK
-MSG
-else
-  say "done: service stopped, $WORK removed"
-fi
+source scripts/demo/vm_part.sh

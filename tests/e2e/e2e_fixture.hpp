@@ -1,0 +1,118 @@
+#pragma once
+// The E2e fixture: builds the tiny agent guest, starts a sandbox (libvirtd in its own
+// namespaces), drives `cloudtwin` inside it and checks what the guest and the host show.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/mac_ip.hpp"
+#include "cloudtwin/e2e/sandbox.hpp"
+#include "cloudtwin/vm/process.hpp"
+#include "cloudtwin/vm/qemu_guest.hpp"
+
+namespace cloudtwin::e2e {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using Flat = std::vector<std::pair<std::string, std::string>>;
+
+inline constexpr const char* kNetwork = "e2e";
+inline constexpr const char* kCidr = "10.77.0.0/24";
+inline constexpr const char* kFirstIp = "10.77.0.2";
+inline constexpr const char* kStatusBegin = "=== CLOUDTWIN-STATUS-BEGIN ===";
+inline constexpr const char* kStatusEnd = "=== CLOUDTWIN-STATUS-END ===";
+inline constexpr const char* kShellUp = "staying up, shell on the console";
+inline constexpr const char* kSshKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eTestKeyNotReal00000000000000000000000000 "
+    "e2e@cloudtwin";
+
+inline double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+inline std::string value(const Flat& flat, const std::string& key) {
+  for (const auto& [k, v] : flat) {
+    if (k == key) return v;
+  }
+  return "<missing " + key + ">";
+}
+
+// Result of the step called `name` in `stage`, e.g. "\"ok\"".
+inline std::string step_result(const Flat& flat, const std::string& stage,
+                               const std::string& name) {
+  const std::string prefix = "stages." + stage + ".steps[";
+  for (const auto& [k, v] : flat) {
+    if (k.rfind(prefix, 0) == 0 && k.size() > 5 && k.substr(k.size() - 5) == ".name" &&
+        v == "\"" + name + "\"") {
+      return value(flat, k.substr(0, k.size() - 5) + ".result");
+    }
+  }
+  return "<no step " + name + " in " + stage + ">";
+}
+
+struct Vm {
+  std::string name;
+  std::string hostname;  // what the guest should call itself (default: name)
+  std::string marker;    // what its user-data writes to /run/marker; empty: not checked
+  std::string ip;
+  std::unique_ptr<Console> console;
+  Clock::time_point created;
+};
+
+struct Status {
+  std::string json;
+  double wall_s = 0;    // vm create returned -> status printed
+  double uptime_s = 0;  // guest's own uptime when /init printed it
+};
+
+class E2e : public ::testing::Test {
+ protected:
+  // Why this machine cannot run the test, or "" after building the guest and a work dir.
+  std::string prepare();
+  void start_sandbox_with_network();
+  // `cloudtwin --config HOST.CONF args...` inside the sandbox.
+  vm::CommandResult ct(const std::vector<std::string>& args);
+  // Creates a VM of the tiny agent guest (kernel command line + `cmdline_extra`) and
+  // opens its console. `context` lines go into the template's CONTEXT; empty: none.
+  // `eject_cd`: take the context CD out right after the start, before the guest's kernel
+  // looks for it (`vm create` cannot make a VM without one yet).
+  Vm create_tiny_vm(const std::string& name, const std::string& cmdline_extra,
+                    const std::string& context = "", bool eject_cd = false);
+  Status boot_and_read_status(Vm& vm);
+  // Asks the guest's shell for its host name, eth0 address and MAC, and authorized_keys.
+  void check_guest_state(Vm& vm);
+  // ping + a TCP connection (busybox httpd started in the guest) from the namespace.
+  void check_reachable(Vm& vm);
+  void delete_and_check_nothing_left(const std::string& name);
+  // Starts cloudtwin-metadata on 169.254.169.254:80 inside the sandbox, serving records/.
+  void start_metadata_service();
+  // Writes the instance record cloudtwin-metadata serves to `vm` (IMDSv2 required).
+  void write_instance_record(const Vm& vm, const std::string& hostname,
+                             const std::string& user_data);
+  void expect_nothing_left(const std::string& name);
+  void TearDown() override;
+
+  const std::filesystem::path& work() const { return tmp_->path(); }
+  std::filesystem::path kernel() const { return work() / "guest" / "vmlinuz"; }
+  std::filesystem::path initrd() const { return work() / "guest" / "initrd.img"; }
+  Sandbox& sandbox() { return *sandbox_; }
+
+  std::unique_ptr<vm::TempDir> tmp_;
+  std::unique_ptr<Sandbox> sandbox_;
+  std::string netns_;
+};
+
+}  // namespace cloudtwin::e2e
