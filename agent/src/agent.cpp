@@ -6,6 +6,7 @@
 
 #include "cloudtwin/agent/access.hpp"
 #include "cloudtwin/agent/ec2.hpp"
+#include "cloudtwin/agent/network_render.hpp"
 #include "cloudtwin/agent/users.hpp"
 #include "cloudtwin/core/error.hpp"
 
@@ -43,14 +44,15 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& from) 
 
 Agent::Agent(AgentOptions options, std::vector<std::unique_ptr<Datasource>> sources,
              NetlinkFactory netlink, std::ostream& out, std::ostream& err,
-             HostnameSetter set_hostname, ProcessRunner* runner)
+             HostnameSetter set_hostname, ProcessRunner* runner, TunnelFactory tunnel)
     : options_(std::move(options)),
       sources_(std::move(sources)),
       netlink_(std::move(netlink)),
       out_(out),
       err_(err),
       set_hostname_(std::move(set_hostname)),
-      runner_(runner) {}
+      runner_(runner),
+      tunnel_(std::move(tunnel)) {}
 
 fs::path Agent::status_path() const {
   return under_root(options_.root, options_.state_dir) / "status.json";
@@ -150,7 +152,36 @@ int Agent::local() {
     append(messages, outcome.errors);
     return outcome.ok() ? StepResult::Ok : StepResult::Error;
   });
+  step(report, "persist-network",
+       [&](std::vector<std::string>& messages) { return persist_network(*source, messages); });
   return finish(report);
+}
+
+// The plan written for the distro's stack, so its own networking (and a later boot
+// without the agent) keeps what `network` applied.
+StepResult Agent::persist_network(const Datasource& source, std::vector<std::string>& messages) {
+  const auto plan = source.network_plan(options_.plan);
+  if (plan.nics.empty()) return StepResult::Skipped;
+  const auto exists = [&](const std::string& p) {
+    std::error_code ec;
+    return fs::exists(under_root(options_.root, p), ec);
+  };
+  const auto renderer = choose_renderer(options_.renderer, exists);
+  // No systemd-networkd, NetworkManager or ifupdown (tiny guests, tests): the netlink
+  // configuration is all there is, applied again at every boot.
+  if (!renderer) return StepResult::Skipped;
+  Rendered r;
+  if (*renderer == Renderer::Networkd) r = render_networkd(plan);
+  if (*renderer == Renderer::NetworkManager) r = render_networkmanager(plan);
+  if (*renderer == Renderer::Ifupdown) r = render_ifupdown(plan, netlink_()->observe());
+  const bool resolved =
+      exists("/lib/systemd/systemd-resolved") || exists("/usr/lib/systemd/systemd-resolved");
+  if (auto dns = render_dns(plan, resolved)) r.files.push_back(*dns);
+  append(messages, install_network_files(options_.root, r.files));
+  if (messages.empty())
+    messages.push_back(std::string(to_string(*renderer)) + " configuration already up to date");
+  append(messages, r.warnings);
+  return StepResult::Ok;
 }
 
 int Agent::final_stage() {
@@ -213,6 +244,20 @@ int Agent::final_stage() {
       for (const auto& m : p.messages) messages.push_back(p.name + ": " + m);
     }
     return outcome.ok() ? StepResult::Ok : StepResult::Error;
+  });
+  // After user-data: a #cloud-config write_files entry may have delivered the profile.
+  step(report, "vpn", [&](std::vector<std::string>& messages) {
+    VpnJoinOptions o;
+    o.root = options_.root;
+    o.wait = options_.vpn_wait;
+    auto service = [&]() -> std::unique_ptr<TunnelService> {
+      if (!tunnel_) throw Error(ErrorCode::System, "no way to start openvpn in this agent");
+      return tunnel_();
+    };
+    auto joined = join_vpn(*source, o, service, netlink_);
+    append(messages, joined.messages);
+    report.vpn = joined.tunnel;
+    return joined.result;
   });
   return finish(report);
 }

@@ -100,6 +100,8 @@ AgentConfig parse_agent_config(std::string_view text, const std::string& source)
       c.token_ttl = line.number_in(value, 1, 21600);
     } else if (k == "network.renderer") {
       c.renderer = line.one_of(value, {"auto", "networkd", "ifupdown", "networkmanager"});
+    } else if (k == "vpn.wait") {
+      c.vpn_wait = std::chrono::seconds(line.number_in(value, 0, 600));
     } else if (k == "logging.level") {
       c.log_level = line.one_of(value, {"debug", "info", "warning", "error"});
     }

@@ -11,10 +11,12 @@
 #include "cloudtwin/agent/adapters/beast_metadata_client.hpp"
 #include "cloudtwin/agent/adapters/iso_disk.hpp"
 #include "cloudtwin/agent/adapters/libnl_netlink.hpp"
+#include "cloudtwin/agent/adapters/openvpn_supervisor.hpp"
 #include "cloudtwin/agent/adapters/posix_process_runner.hpp"
 #include "cloudtwin/agent/agent_config.hpp"
 #include "cloudtwin/agent/context_cd.hpp"
 #include "cloudtwin/agent/ec2.hpp"
+#include "cloudtwin/agent/nocloud.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/version.hpp"
 
@@ -24,23 +26,26 @@ namespace {
 constexpr const char* kUsage =
     "usage: cloudtwin-agent [--help] [--version]\n"
     "       cloudtwin-agent local|final|status [--root DIR] [--state-dir DIR]\n"
-    "                       [--context-device PATH] [--cd-attempts N] [--config FILE]\n"
-    "                       [--metadata-url URL] [--datasources 'LIST']\n"
+    "                       [--context-device PATH] [--nocloud-device PATH] [--cd-attempts N]\n"
+    "                       [--config FILE]\n"
+    "                       [--metadata-url URL] [--datasources 'LIST'] [--vpn-wait SECONDS]\n"
     "\n"
     "cloudtwin-agent: guest agent: contextualizes a VM from a context CD, NoCloud or EC2 "
     "metadata.\n"
     "  local   find the context and configure the network (before the distro's networking)\n"
-    "  final   hostname and SSH keys (after the network is online)\n"
+    "  final   hostname, users, SSH keys, user-data, overlay VPN (after the network is online)\n"
     "  status  print the last report (STATE-DIR/status.json)\n"
     "  --root DIR            write every file under DIR (default /)\n"
     "  --state-dir DIR       report directory, under the root (default /var/lib/cloudtwin-agent)\n"
     "  --context-device PATH read the context CD from this device or ISO file\n"
+    "  --nocloud-device PATH read the NoCloud seed (cidata) from this device or ISO file\n"
     "  --cd-attempts N       look for the CONTEXT label N times, 100 ms apart (default 3)\n"
     "  --config FILE         configuration (default ROOT/etc/cloudtwin/agent.conf; missing: "
     "defaults)\n"
     "  --metadata-url URL    EC2 metadata service, e.g. http://127.0.0.1:8080 (an IP, never a "
     "name)\n"
-    "  --datasources LIST    probe these, in order (context nocloud ec2); overrides the config\n";
+    "  --datasources LIST    probe these, in order (context nocloud ec2); overrides the config\n"
+    "  --vpn-wait SECONDS    how long `final` waits for the overlay tunnel (default 20)\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   throw Error(ErrorCode::InvalidArgument, what);
@@ -77,9 +82,14 @@ std::vector<std::unique_ptr<Datasource>> make_sources(
       cd.attempts = o.command == "final" ? 1 : o.cd_attempts;
       cd.retry_delay = std::chrono::milliseconds(100);
       sources.push_back(std::make_unique<ContextCdDatasource>(locator, open_iso_disk, cd));
-    } else if (name == "nocloud" && !o.context_device) {
-      sources.push_back(make_nocloud_stub());
-    } else if (name == "ec2" && (!o.context_device || o.metadata_url)) {
+    } else if (name == "nocloud" && (o.nocloud_device || !o.context_device)) {
+      ContextCdOptions seed;
+      seed.label = "cidata";
+      seed.device = o.nocloud_device;
+      seed.attempts = o.command == "final" ? 1 : o.cd_attempts;
+      seed.retry_delay = std::chrono::milliseconds(100);
+      sources.push_back(std::make_unique<NoCloudDatasource>(locator, open_iso_disk, seed));
+    } else if (name == "ec2" && ((!o.context_device && !o.nocloud_device) || o.metadata_url)) {
       auto endpoints = o.metadata_url
                            ? std::vector<MetadataEndpoint>{parse_metadata_url(*o.metadata_url)}
                            : default_metadata_endpoints();
@@ -130,6 +140,8 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.agent.state_dir = value();
     else if (a == "--context-device")
       o.context_device = value();
+    else if (a == "--nocloud-device")
+      o.nocloud_device = value();
     else if (a == "--config")
       o.config = value();
     else if (a == "--metadata-url")
@@ -141,7 +153,15 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.cd_attempts);
       if (ec != std::errc{} || p != v.data() + v.size() || o.cd_attempts < 1 || o.cd_attempts > 600)
         usage_error("--cd-attempts '" + v + "': expected a number from 1 to 600");
-    } else if (o.command.empty() && (a == "local" || a == "final" || a == "status")) {
+    } else if (a == "--vpn-wait") {
+      const auto& v = value();
+      int n = 0;
+      const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc{} || p != v.data() + v.size() || n < 0 || n > 600)
+        usage_error("--vpn-wait '" + v + "': expected a number of seconds from 0 to 600");
+      o.vpn_wait = n;
+    } else if (o.command.empty() &&
+               (a == "local" || a == "final" || a == "status" || a == "vpn-supervise")) {
       o.command = a;
     } else {
       usage_error("unknown command or option '" + a + "'");
@@ -168,6 +188,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "cloudtwin-agent: " << e.what() << "\n" << kUsage;
     return 2;
   }
+  if (o.command == "vpn-supervise") return run_openvpn_supervisor(supervisor_options(o.agent.root));
   if (o.command == "status") {
     // Never depends on the configuration: it must print JSON even when that is broken.
     return Agent(o.agent, {}, make_libnl_netlink, out, err).status();
@@ -184,8 +205,19 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return 2;
   }
   const auto runner = make_posix_process_runner();
+  o.agent.renderer = config.renderer;
+  o.agent.vpn_wait =
+      std::chrono::seconds(o.vpn_wait.value_or(static_cast<int>(config.vpn_wait.count())));
+  // systemd's unit only for the real system: with --root, the supervisor (tests, images).
+  const bool systemd = o.agent.root == "/" && std::filesystem::exists("/run/systemd/system");
+  auto tunnel = [&o, &runner, systemd]() -> std::unique_ptr<TunnelService> {
+    if (systemd)
+      return make_systemd_tunnel(
+          o.agent.root, under_root(o.agent.root, o.agent.state_dir) / "systemctl.log", *runner);
+    return make_supervised_openvpn(supervisor_options(o.agent.root));
+  };
   Agent agent(o.agent, std::move(sources), make_libnl_netlink, out, err, set_hostname_syscall,
-              runner.get());
+              runner.get(), tunnel);
   if (o.command == "local") return agent.local();
   if (o.command == "final") return agent.final_stage();
   return agent.status();

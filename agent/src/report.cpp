@@ -98,6 +98,18 @@ std::string merge_status_json(std::string_view existing, const StageReport& repo
     parts->add(part);
   }
   stage->set("user_data_parts", parts);
+  if (report.vpn) {
+    Poco::JSON::Object::Ptr vpn = new Poco::JSON::Object;
+    vpn->set("state", report.vpn->state);
+    vpn->set("interface", report.vpn->interface);
+    Poco::JSON::Array::Ptr addresses = new Poco::JSON::Array;
+    for (const auto& a : report.vpn->addresses) addresses->add(a);
+    vpn->set("addresses", addresses);
+    vpn->set("manager", report.vpn->manager);
+    if (report.vpn->pid > 0) vpn->set("pid", report.vpn->pid);
+    vpn->set("profile", report.vpn->profile);
+    stage->set("vpn", vpn);
+  }
   stages->set(report.stage, stage);
   std::ostringstream out;
   doc->stringify(out, 2);

@@ -9,6 +9,7 @@
 #include "cloudtwin/agent/access.hpp"
 #include "cloudtwin/agent/cloud_config.hpp"
 #include "cloudtwin/agent/users.hpp"
+#include "cloudtwin/agent/vpn_join.hpp"
 #include "cloudtwin/core/error.hpp"
 
 namespace cloudtwin::agent {
@@ -189,6 +190,7 @@ std::vector<UserDataItem> collect_user_data(const Datasource& source) {
     for (auto& part : core::parse_user_data(*data)) {
       char name[16];
       std::snprintf(name, sizeof name, "part-%03d", ++n);
+      if (part.content_type == kVpnContentType) continue;  // the vpn step installs it
       items.push_back({name, part.kind, std::move(part.content)});
     }
   }

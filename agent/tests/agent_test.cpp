@@ -82,7 +82,7 @@ TEST_F(Stages, BrokenUserDataDoesNotStopTheNetwork) {
                                            "DATA_ENCODING='base64'\nHOSTNAME='vm1'\n"));
   EXPECT_EQ(agent.local(), 0) << err_.str();
   EXPECT_EQ(nl_.calls, 3);
-  EXPECT_THAT(out_.str(), HasSubstr("cloudtwin-agent local: fake: 1 ok, 0 skipped, 0 errors"));
+  EXPECT_THAT(out_.str(), HasSubstr("cloudtwin-agent local: fake: 1 ok, 1 skipped, 0 errors"));
   testing::write_file(root_.path() / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
   EXPECT_EQ(agent.final_stage(), 1);
   EXPECT_THAT(err_.str(), HasSubstr("user-data: context variable USER_DATA"));
@@ -94,6 +94,22 @@ TEST_F(Stages, BrokenUserDataDoesNotStopTheNetwork) {
   out_.str("");
   EXPECT_EQ(agent.status(), 0);
   EXPECT_EQ(out_.str(), status);
+}
+
+TEST_F(Stages, LocalPersistsForTheDetectedStackOnce) {
+  testing::write_file(root_.path() / "lib/systemd/systemd-networkd", "");
+  std::filesystem::create_directories(root_.path() / "etc/systemd/network");
+  auto agent =
+      make(std::make_unique<ContextSource>("ETH0_MAC='02:00:c0:a8:7a:0a'\nDNS='1.1.1.1'\n"));
+  EXPECT_EQ(agent.local(), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("persist-network: wrote "
+                                    "/etc/systemd/network/10-cloudtwin-0200c0a87a0a.network\n"
+                                    "  persist-network: wrote /etc/resolv.conf\n"));
+  EXPECT_THAT(testing::read_text(root_.path() / "etc/resolv.conf"),
+              HasSubstr("nameserver 1.1.1.1\n"));
+  out_.str("");
+  EXPECT_EQ(agent.local(), 0);
+  EXPECT_THAT(out_.str(), HasSubstr("persist-network: networkd configuration already up to date"));
 }
 
 TEST_F(Stages, SecondLocalRunIsAlreadyConfigured) {
@@ -150,16 +166,19 @@ TEST_F(Stages, UserDataOncePerInstanceUsernameAndSudo) {
 
 TEST(Report, MergeKeepsOtherStagesAndRejectsGarbage) {
   StageReport local{
-      "local", "context-cd", "/dev/sr0", "7", {{"network", StepResult::Ok, 1.5, {"x"}}}, 0, "", {}};
+      "local", "context-cd", "/dev/sr0", "7", {{"network", StepResult::Ok, 1.5, {"x"}}},
+      0,       "",           {},         {}};
   const auto first = merge_status_json("", local);
-  StageReport final_report{"final",
-                           "context-cd",
-                           "/dev/sr0",
-                           "7",
-                           {{"hostname", StepResult::Skipped, 0, {}}},
-                           12.5,
-                           "vm1",
-                           {{"part-001", "script", 3, false}, {"part-002", "include", -1, true}}};
+  StageReport final_report{
+      "final",
+      "context-cd",
+      "/dev/sr0",
+      "7",
+      {{"hostname", StepResult::Skipped, 0, {}}},
+      12.5,
+      "vm1",
+      {{"part-001", "script", 3, false}, {"part-002", "include", -1, true}},
+      TunnelReport{"up", "ctvpn0", {"192.168.77.50/24"}, "supervisor", 9, "/p"}};
   const auto both = merge_status_json(first, final_report);
   EXPECT_THAT(both, HasSubstr("\"local\""));
   EXPECT_THAT(both, HasSubstr("\"final\""));
@@ -167,6 +186,8 @@ TEST(Report, MergeKeepsOtherStagesAndRejectsGarbage) {
   EXPECT_THAT(both, HasSubstr("\"hostname\": \"vm1\""));
   EXPECT_THAT(both, HasSubstr("\"exit_code\": 3"));
   EXPECT_THAT(both, HasSubstr("\"duration_ms\": 12.5"));
+  EXPECT_THAT(both, HasSubstr("\"state\": \"up\""));
+  EXPECT_THAT(both, HasSubstr("\"192.168.77.50/24\""));
   EXPECT_THROW(merge_status_json("[1,2", local), Error);
   EXPECT_THROW(merge_status_json("[1,2]", local), Error);
   EXPECT_EQ(summary_line(local),

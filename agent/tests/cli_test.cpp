@@ -75,7 +75,7 @@ TEST(AgentCli, FinalFromIsoThenStatus) {
   std::ostringstream out, err;
   ASSERT_EQ(run_cli(args, out, err), 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("cloudtwin-agent final: context-cd (" + iso.string() +
-                                   "): 2 ok, 2 skipped, 0 errors"));
+                                   "): 2 ok, 3 skipped, 0 errors"));
   EXPECT_EQ(testing::read_text(root / "etc/hostname"), "cd-host\n");
   EXPECT_EQ(testing::read_text(root / "root/.ssh/authorized_keys"), "ssh-ed25519 AAAA me@x\n");
   std::ostringstream again, err2;

@@ -19,6 +19,7 @@ struct AgentConfig {
   int token_ttl = 21600;
   std::string renderer = "auto";  // auto | networkd | ifupdown | networkmanager
   std::string log_level = "info";
+  std::chrono::seconds vpn_wait{20};  // [vpn] wait: for the overlay tunnel in `final`
 };
 
 // Parses the INI text; `source` names the file in messages. Unknown sections and keys

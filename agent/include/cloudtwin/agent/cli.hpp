@@ -10,13 +10,15 @@
 namespace cloudtwin::agent {
 
 struct CliOptions {
-  std::string command;  // local | final | status
+  std::string command;  // local | final | status | vpn-supervise (internal)
   AgentOptions agent;
   std::optional<std::string> context_device;  // read this device or image, do not search
+  std::optional<std::string> nocloud_device;  // the NoCloud seed's device or image
   int cd_attempts = 3;
   std::optional<std::string> config;        // default <root>/etc/cloudtwin/agent.conf
   std::optional<std::string> metadata_url;  // instead of 169.254.169.254 / [fd00:ec2::254]
   std::optional<std::string> datasources;   // "ec2" or "context ec2": overrides [datasources] order
+  std::optional<int> vpn_wait;              // seconds: overrides [vpn] wait
 };
 
 // The config with [datasources] order replaced by a space/comma separated list.

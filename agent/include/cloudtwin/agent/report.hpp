@@ -2,6 +2,7 @@
 // The run report: which datasource, each step with its duration and result. Written as
 // JSON to the state dir by every stage; `cloudtwin-agent status` prints it.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,16 @@ struct PartReport {
   bool ok = true;
 };
 
+// The overlay tunnel as the vpn step last saw it.
+struct TunnelReport {
+  std::string state;  // "up" | "connecting" (no tap yet, or tap without address) | "down"
+  std::string interface;
+  std::vector<std::string> addresses;  // "192.168.77.50/24"
+  std::string manager;                 // who keeps openvpn running
+  int pid = 0;                         // the supervisor's, 0 under systemd or unknown
+  std::string profile;                 // installed profile path
+};
+
 struct StageReport {
   std::string stage;       // local | final
   std::string datasource;  // "context-cd", or "none"
@@ -35,6 +46,7 @@ struct StageReport {
   double duration_ms = 0;  // the whole stage
   std::string hostname;
   std::vector<PartReport> parts;
+  std::optional<TunnelReport> vpn;
   bool ok() const noexcept;
 };
 
