@@ -14,6 +14,8 @@
 #                      otherwise a busybox fallback reads ETH0_IP from the context CD,
 #                      sets eth0's address from its MAC and prints === CLOUDTWIN-GUEST-READY ===
 #   cloudtwin.keep=1   stay up (shell on the console) instead of powering off
+#   cloudtwin.state=DEV  mount DEV (ext2/3/4) on /var/lib/cloudtwin-agent first, so the
+#                      agent's once-per-instance state survives a reboot
 # Environment: CLOUDTWIN_GUEST_KERNEL_PKG overrides the kernel package name.
 set -euo pipefail
 
@@ -95,6 +97,8 @@ fi
 NET_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net"
 DISK_MODULES="virtio_blk scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs"
 MODULES="$NET_MODULES $DISK_MODULES"
+# Loaded only for cloudtwin.state=DEV (a persistent ext2/ext4 disk for the agent's state).
+STATE_MODULES="crc16 mbcache jbd2 crc32c_generic ext4"
 
 # --- stamp: everything the image is made of ---
 agent_libs=()
@@ -121,13 +125,13 @@ rm -f "$OUTDIR/stamp"
 
 # --- extract only the kernel and the ~20 files the initramfs needs (the cache stays ~10 MB) ---
 kdir=$OUTDIR/cache/$kver
-if [[ ! -f $kdir/.done ]]; then
+if [[ ! -f $kdir/.done-state ]]; then
   rm -rf "$kdir"
   mkdir -p "$kdir"
   members=("./boot/vmlinuz-$kver" "./lib/modules/$kver/modules.*")
-  for m in $MODULES; do members+=("./lib/modules/$kver/kernel/*/$m.ko*"); done
+  for m in $MODULES $STATE_MODULES; do members+=("./lib/modules/$kver/kernel/*/$m.ko*"); done
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kdir" --wildcards "${members[@]}"
-  touch "$kdir/.done"
+  touch "$kdir/.done-state"
 fi
 modroot=$kdir/lib/modules/$kver
 
@@ -147,7 +151,8 @@ mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
 mknod -m 666 "$stage/dev/null" c 1 3 2>/dev/null || true
 
 : >"$stage/lib/modules/order"
-for m in $MODULES; do
+: >"$stage/lib/modules/order-state"
+for m in $MODULES $STATE_MODULES; do
   ko=$(find "$modroot/kernel" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n1)
   if [[ -z $ko ]]; then
     grep -q "/$m\.ko" "$modroot/modules.builtin" 2>/dev/null && continue
@@ -158,7 +163,10 @@ for m in $MODULES; do
     *.zst) zstd -qdc "$ko" >"$stage/lib/modules/$m.ko" ;;
     *) cp "$ko" "$stage/lib/modules/$m.ko" ;;
   esac
-  echo "$m" >>"$stage/lib/modules/order"
+  case " $STATE_MODULES " in
+    *" $m "*) echo "$m" >>"$stage/lib/modules/order-state" ;;
+    *) echo "$m" >>"$stage/lib/modules/order" ;;
+  esac
 done
 
 if [[ -n $AGENT ]]; then
@@ -197,12 +205,29 @@ for m in $(cat /lib/modules/order); do
   insmod "/lib/modules/$m.ko" || say "insmod $m failed"
 done
 
+# cloudtwin.state=DEV: the agent's state (once-per-instance user-data) on a persistent disk,
+# so it survives a reboot of this otherwise volatile guest. DEV holds ext2/3/4 (made on the
+# host: mkfs.ext4 -L ctstate state.raw 16M).
+state_dev=$(sed -n 's/.*cloudtwin\.state=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$state_dev" ]; then
+  for m in $(cat /lib/modules/order-state); do insmod "/lib/modules/$m.ko" 2>/dev/null; done
+  i=0
+  while [ ! -b "$state_dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  mkdir -p /var/lib/cloudtwin-agent
+  if mount -t ext4 "$state_dev" /var/lib/cloudtwin-agent; then
+    say "agent state on $state_dev"
+  else
+    say "cloudtwin.state=$state_dev: cannot mount it as ext4; agent state stays in RAM"
+  fi
+fi
+
 finish() {
   if has_flag cloudtwin.keep=1; then
     say "cloudtwin.keep=1: staying up, shell on the console"
     while true; do setsid cttyhack sh; done
   fi
   sync
+  [ -n "$state_dev" ] && umount /var/lib/cloudtwin-agent 2>/dev/null
   poweroff -f
 }
 

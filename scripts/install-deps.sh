@@ -13,6 +13,7 @@ BUILD_PKGS=(
   libnl-3-dev libnl-route-3-dev
   libisofs-dev
   libblkid-dev
+  libsystemd-dev
   libyaml-cpp-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev

@@ -175,8 +175,9 @@ std::optional<VpnProfileSource> find_vpn_profile(const Datasource& source,
   for (const auto& f : source.files()) {
     if (f.name == kVpnCdFileName) return VpnProfileSource{"context CD file vpn.ovpn", f.content};
   }
-  if (const auto data = source.user_data()) {
-    try {
+  try {
+    // user_data() itself throws for a bad USER_DATA_ENCODING (base64, gzip).
+    if (const auto data = source.user_data()) {
       int n = 0;
       for (auto& part : core::parse_user_data(*data)) {
         ++n;
@@ -185,9 +186,9 @@ std::optional<VpnProfileSource> find_vpn_profile(const Datasource& source,
               "user-data part " + std::to_string(n) + " (" + kVpnContentType + ")",
               std::move(part.content)};
       }
-    } catch (const Error&) {
-      // Broken user-data is the user-data step's error to report; look further.
     }
+  } catch (const Error&) {
+    // Broken user-data is the user-data step's error to report; look further.
   }
   if (!written_file.empty())
     return VpnProfileSource{std::string(kVpnWriteFilesPath) + " (user-data write_files)",

@@ -4,9 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "cloudtwin/agent/adapters/posix_process_runner.hpp"
+#include "cloudtwin/agent/context_cd.hpp"
 #include "cloudtwin/core/context_sh.hpp"
 #include "fake_netlink.hpp"
 #include "temp_dir.hpp"
@@ -162,6 +164,111 @@ TEST_F(Stages, UserDataOncePerInstanceUsernameAndSudo) {
       "VMID='43'\nUSER_DATA='" + core::base64_encode(script) + "'\nUSER_DATA_ENCODING='base64'\n"));
   EXPECT_EQ(other.final_stage(), 0);
   EXPECT_EQ(testing::read_text(marker), "x\nx\n") << "a new instance id reruns it";
+}
+
+// Context variables are data, never environment: PATH, IFS, LD_PRELOAD and HOME on the
+// CD (and in the agent's own environment) change neither the plan nor what user-data
+// scripts run with (the runner's fixed PATH and HOME only).
+TEST_F(Stages, PathIfsLdPreloadContextVariablesChangeNothing) {
+  testing::write_file(root_.path() / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  const auto marker = (root_.path() / "env").string();
+  const std::string script = "#!/bin/sh\nenv | sed '/^PWD=/d' | sort > " + marker + "\n";
+  const std::string hostile =
+      "PATH='/nonexistent'\nIFS='x'\nLD_PRELOAD='/nonexistent/evil.so'\nHOME='/tmp/evil'\n"
+      "LD_LIBRARY_PATH='/nonexistent'\n";
+  const std::string ctx = "ETH0_MAC='02:00:c0:a8:7a:0a'\nVMID='9'\nUSER_DATA='" +
+                          core::base64_encode(script) + "'\nUSER_DATA_ENCODING='base64'\n";
+  const auto plain = plan_from_context(core::Context(core::parse_context_sh(ctx)), {});
+  const auto with_hostile =
+      plan_from_context(core::Context(core::parse_context_sh(hostile + ctx)), {});
+  EXPECT_TRUE(plain.nics == with_hostile.nics);
+  EXPECT_EQ(plain.warnings, with_hostile.warnings);
+
+  struct SavedEnv {  // the agent's own environment, hostile too, restored afterwards
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+    void set(const char* name, const char* value) {
+      const char* old = std::getenv(name);
+      saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      ::setenv(name, value, 1);
+    }
+    ~SavedEnv() {
+      for (const auto& [name, value] : saved) {
+        if (value)
+          ::setenv(name.c_str(), value->c_str(), 1);
+        else
+          ::unsetenv(name.c_str());
+      }
+    }
+  } env;
+  env.set("LD_PRELOAD", "/nonexistent/evil.so");
+  env.set("IFS", "x");
+  env.set("PATH", "/nonexistent");
+  auto agent = make(std::make_unique<ContextSource>(hostile + ctx));
+  EXPECT_EQ(agent.local(), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("network: addr add 192.168.122.10/24 dev eth0"));
+  EXPECT_EQ(agent.final_stage(), 0) << err_.str();
+  EXPECT_EQ(testing::read_text(marker),
+            "HOME=/root\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+  EXPECT_THAT(
+      testing::read_text(root_.path() / "var/lib/cloudtwin-agent/instances/9/user-data.log"),
+      Not(HasSubstr("evil")));
+}
+
+// A context CD that shows up only at the third search (as a slow IDE/SATA probe at
+// boot), with user-data that cannot be decoded: the network and the other final
+// steps still run; the exit status is 1 and the summary names the failed step.
+class LateLocator : public DiskLocator {
+ public:
+  std::optional<std::string> find_by_label(const std::string& label) override {
+    labels.push_back(label);
+    if (labels.size() < 3) return std::nullopt;
+    return std::string("/dev/sr0");
+  }
+  std::vector<std::string> labels;
+};
+
+class MapDisk : public ContextDisk {
+ public:
+  explicit MapDisk(std::map<std::string, std::string> files) : files_(std::move(files)) {}
+  std::string volume_id() const override { return "CONTEXT"; }
+  std::optional<std::string> read_file(std::string_view path, std::size_t) override {
+    const auto it = files_.find(std::string(path));
+    if (it == files_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> files_;
+};
+
+TEST_F(Stages, LateCdAndFailingStepStillRunOthersThenExitOneWithSummary) {
+  testing::write_file(root_.path() / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  LateLocator locator;
+  std::vector<std::chrono::milliseconds> sleeps;
+  ContextCdOptions options;
+  options.attempts = 5;
+  options.retry_delay = std::chrono::milliseconds(100);
+  const std::map<std::string, std::string> files = {
+      {"context.sh",
+       "ETH0_MAC='02:00:c0:a8:7a:0a'\nSET_HOSTNAME='late'\nSSH_PUBLIC_KEY='ssh-ed25519 AAAA k'\n"
+       "USER_DATA='%%%'\nUSER_DATA_ENCODING='base64'\n"}};
+  auto source = std::make_unique<ContextCdDatasource>(
+      locator, [&](const std::string&) { return std::make_unique<MapDisk>(files); }, options,
+      [&](std::chrono::milliseconds d) { sleeps.push_back(d); });
+  auto agent = make(std::move(source));
+  EXPECT_EQ(agent.local(), 0) << err_.str();
+  EXPECT_EQ(locator.labels.size(), 3u);
+  EXPECT_EQ(sleeps, (std::vector<std::chrono::milliseconds>(2, std::chrono::milliseconds(100))));
+  EXPECT_THAT(out_.str(), HasSubstr("network: addr add 192.168.122.10/24 dev eth0"));
+  EXPECT_THAT(out_.str(), HasSubstr("cloudtwin-agent local: context-cd (/dev/sr0): 1 ok"));
+  out_.str("");
+  EXPECT_EQ(agent.final_stage(), 1);
+  EXPECT_EQ(testing::read_text(root_.path() / "etc/hostname"), "late\n");
+  EXPECT_EQ(testing::read_text(root_.path() / "root/.ssh/authorized_keys"), "ssh-ed25519 AAAA k\n");
+  EXPECT_THAT(err_.str(), HasSubstr("user-data: context variable USER_DATA"));
+  EXPECT_THAT(out_.str(), HasSubstr("cloudtwin-agent final: context-cd (/dev/sr0): 2 ok, "));
+  EXPECT_THAT(out_.str(), HasSubstr(" 1 error; user-data failed\n")) << err_.str();
+  EXPECT_THAT(testing::read_text(agent.status_path()), HasSubstr("\"ok\": false"));
 }
 
 TEST(Report, MergeKeepsOtherStagesAndRejectsGarbage) {

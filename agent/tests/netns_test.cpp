@@ -18,6 +18,7 @@
 #include "cloudtwin/agent/cli.hpp"
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/adapters.hpp"
 #include "metadata_service.hpp"
 #include "temp_dir.hpp"
 
@@ -212,6 +213,39 @@ TEST_F(Netns, LocalStageFromIsoTwice) {
   EXPECT_THAT(ip("-o link show dev veth1"), HasSubstr("state DOWN")) << "METHOD=skip";
   EXPECT_THAT(testing::read_text(dir.path() / "var/lib/cloudtwin-agent/status.json"),
               HasSubstr("\"local\""));
+}
+
+// The same from a CD written by our own host side (cloudtwin's libisofs writer, Joliet +
+// Rock Ridge), the image given as the device: `local` configures veth0, `final` names the
+// host, and a second `local` changes nothing.
+TEST_F(Netns, LocalAndFinalFromIsoWrittenByOurWriter) {
+  testing::TempDir dir;
+  testing::write_file(dir.path() / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  const auto iso = (dir.path() / "context.iso").string();
+  host::make_libisofs_writer()->write(
+      iso, "CONTEXT",
+      {{"context.sh",
+        "ETH0_MAC='02:00:c0:a8:7a:0a'\nETH0_IP='10.7.0.9'\nETH0_MASK='255.255.255.0'\n"
+        "ETH1_MAC='02:00:c0:a8:7b:0a'\nETH1_METHOD='skip'\nSET_HOSTNAME='ours'\n",
+        ""}});
+  const auto args = [&](const char* stage) {
+    return std::vector<std::string>{stage, "--root", dir.path().string(), "--context-device", iso};
+  };
+  const auto out = in_netns([&] {
+    std::ostringstream o1, e1, o2, e2, o3, e3;
+    const int rc1 = run_cli(args("local"), o1, e1);
+    const int rc2 = run_cli(args("final"), o2, e2);
+    const int rc3 = run_cli(args("local"), o3, e3);
+    return std::to_string(rc1) + o1.str() + e1.str() + "--\n" + std::to_string(rc2) + o2.str() +
+           e2.str() + "--\n" + std::to_string(rc3) + o3.str() + e3.str();
+  });
+  EXPECT_THAT(out, HasSubstr("0  network: link set veth0 up\n"
+                             "  network: addr add 10.7.0.9/24 dev veth0\n"));
+  EXPECT_THAT(out, HasSubstr("cloudtwin-agent local: context-cd (" + iso + "): 1 ok"));
+  EXPECT_THAT(out, HasSubstr("--\n0  network: already configured\n"));
+  EXPECT_THAT(ip("-4 -o addr show dev veth0"), HasSubstr("inet 10.7.0.9/24"));
+  EXPECT_THAT(ip("-o link show dev veth1"), HasSubstr("state DOWN")) << "METHOD=skip";
+  EXPECT_EQ(testing::read_text(dir.path() / "etc/hostname"), "ours\n");
 }
 
 // `local` with only the EC2 datasource: no address is up, so the agent derives one from

@@ -278,5 +278,48 @@ TEST_F(VpnJoinNetns, UnreachableServerLeavesTheRestDoneAndTheSupervisorRetrying)
               HasSubstr("\"state\": \"connecting\""));
 }
 
+TEST_F(VpnJoinNetns, RevokedVmCannotConnect) {
+  vpn({"init", "--network-cidr", "192.168.77.0/24", "--gateway", "192.168.77.1", "--bridge", "br0",
+       "--listen", "198.51.100.1:1194"});
+  vpn({"issue", "vm-remote", "--ip", "192.168.77.50"});
+  // The VM's context still carries the profile it was given before the revoke.
+  const auto profile = testing::read_text(dir.path() / "vpn/clients/vm-remote.ovpn");
+  ASSERT_FALSE(profile.empty());
+  EXPECT_EQ(vpn({"revoke", "vm-remote"}), "revoked vm-remote\n");
+  server_pid = spawn(host->exec({"openvpn", "--config", (dir.path() / "vpn/server.conf").string()}),
+                     (dir.path() / "server.log").string());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return log("server.log").find("Initialization Sequence Completed") != std::string::npos;
+      },
+      10s))
+      << logs();
+
+  const auto iso = testing::make_iso(
+      dir, {{"context.sh",
+             "VMID='vm-remote'\nSET_HOSTNAME='remote1'\nETH0_MAC='02:00:c6:33:64:02'\n"
+             "ETH0_IP='198.51.100.2'\nETH0_MASK='255.255.255.252'\nVPN_PROFILE_BASE64='" +
+                 core::base64_encode(profile) + "'\n"}});
+  std::string out;
+  ASSERT_EQ(agent("local", iso, out), 0) << logs();
+  const int rc =
+      run(remote->exec({CLOUDTWIN_AGENT_BIN, "final", "--root", root().string(), "--datasources",
+                        "context", "--context-device", iso.string(), "--vpn-wait", "4"}),
+          (dir.path() / "final.log").string());
+  EXPECT_EQ(rc, 0) << log("final.log");  // the rest of contextualization still completes
+  EXPECT_EQ(testing::read_text(root() / "etc/hostname"), "remote1\n");
+  EXPECT_THAT(log("final.log"), Not(HasSubstr("tunnel up"))) << logs();
+  EXPECT_THAT(testing::read_text(root() / "var/lib/cloudtwin-agent/status.json"),
+              HasSubstr("\"state\": \"connecting\""));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return log("server.log").find("VERIFY ERROR: depth=0, error=certificate revoked") !=
+               std::string::npos;
+      },
+      15s))
+      << logs();
+  EXPECT_NE(run(remote->exec({"busybox", "ping", "-c", "1", "-W", "1", "192.168.77.10"})), 0);
+}
+
 }  // namespace
 }  // namespace cloudtwin::agent

@@ -58,7 +58,7 @@ std::string vm_json(const VmSummary& v) {
 std::string ips_of(const VmSummary& v) {
   std::string s;
   if (!v.record) return "-";
-  for (const auto& n : v.record->nics)
+  for (const auto& n : v.record->nics())
     s += (s.empty() ? "" : ",") + n.ip.to_string() + "@" + n.network;
   return s.empty() ? "-" : s;
 }
@@ -85,27 +85,29 @@ void print_vm(std::ostream& out, const VmSummary& v) {
                                                 {"state:", v.active ? "running" : "shut off"}};
   if (v.record) {
     const auto& r = *v.record;
-    rows.push_back({"instance id:", r.instance_id});
-    rows.push_back({"hostname:", r.hostname});
-    if (!r.ami_id.empty()) rows.push_back({"ami id:", r.ami_id});
-    if (!r.instance_type.empty()) rows.push_back({"instance type:", r.instance_type});
-    for (const auto& n : r.nics) {
+    const auto& e = r.ec2;
+    const auto& h = r.host;
+    rows.push_back({"instance id:", e.instance_id});
+    rows.push_back({"hostname:", e.local_hostname});
+    if (!e.ami_id.empty()) rows.push_back({"ami id:", e.ami_id});
+    if (!e.instance_type.empty()) rows.push_back({"instance type:", e.instance_type});
+    for (const auto& n : r.nics()) {
       rows.push_back({"eth" + std::to_string(n.device_number) + ":",
                       n.ip.to_string() + "/" + std::to_string(n.subnet.prefix_length) + " " +
                           n.mac.to_string() + " network " + n.network + " gateway " +
                           n.gateway.to_string()});
     }
-    for (const auto& k : r.public_keys)
-      rows.push_back({"key " + k.name + ":", k.key.substr(0, 40)});
-    rows.push_back({"context cd:", r.context_iso});
-    if (!r.cidata_iso.empty()) rows.push_back({"nocloud cd:", r.cidata_iso});
-    if (!r.console_log.empty()) rows.push_back({"console log:", r.console_log});
-    if (!r.images.empty()) {
+    for (const auto& k : e.public_keys)
+      rows.push_back({"key " + k.name + ":", k.openssh_key.substr(0, 40)});
+    rows.push_back({"context cd:", h.context_iso});
+    if (!h.cidata_iso.empty()) rows.push_back({"nocloud cd:", h.cidata_iso});
+    if (!h.console_log.empty()) rows.push_back({"console log:", h.console_log});
+    if (!h.images.empty()) {
       std::string images;
-      for (const auto& i : r.images) images += (images.empty() ? "" : ",") + i;
+      for (const auto& i : h.images) images += (images.empty() ? "" : ",") + i;
       rows.push_back({"images:", images});
     }
-    if (r.vpn) rows.push_back({"vpn:", "profile issued (CN " + r.instance_id + ")"});
+    if (h.vpn) rows.push_back({"vpn:", "profile issued (CN " + e.instance_id + ")"});
   } else {
     rows.push_back({"note:", "not created by cloudtwin (no instance record)"});
   }
@@ -197,7 +199,7 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
     std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "INSTANCE-ID", "ADDRESSES"}};
     for (const auto& v : list) {
       rows.push_back({v.name, v.active ? "running" : "shut off",
-                      v.record ? v.record->instance_id : "-", ips_of(v)});
+                      v.record ? v.record->instance_id() : "-", ips_of(v)});
     }
     print_table(ctx.out, rows);
   } else if (verb == "show") {

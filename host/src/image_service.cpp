@@ -9,9 +9,9 @@ namespace cloudtwin::host {
 std::vector<std::string> ImageService::users_of(const std::string& name) {
   std::vector<std::string> users;
   for (const auto& r : records_of(hv_.list_domains())) {
-    for (const auto& i : r.images) {
+    for (const auto& i : r.host.images) {
       if (i == name) {
-        users.push_back(r.name);
+        users.push_back(r.name());
         break;
       }
     }
@@ -69,9 +69,9 @@ std::vector<ImageSummary> ImageService::list() {
     } catch (const Error&) {
     }
     for (const auto& r : records) {
-      for (const auto& i : r.images) {
+      for (const auto& i : r.host.images) {
         if (i == name) {
-          s.used_by.push_back(r.name);
+          s.used_by.push_back(r.name());
           break;
         }
       }

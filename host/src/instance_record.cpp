@@ -1,9 +1,5 @@
 #include "cloudtwin/host/instance_record.hpp"
 
-#include <Poco/AutoPtr.h>
-#include <Poco/DOM/DOMParser.h>
-#include <Poco/DOM/Document.h>
-#include <Poco/DOM/Element.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -12,7 +8,6 @@
 #include <cstdio>
 
 #include "cloudtwin/core/error.hpp"
-#include "cloudtwin/host/network_xml.hpp"
 
 namespace cloudtwin::host {
 std::string json_quote(std::string_view s) {
@@ -42,118 +37,123 @@ std::string json_quote(std::string_view s) {
 
 namespace {
 
-std::string json_string(std::string_view s) { return json_quote(s); }
-
 std::string field(const char* key, std::string_view value) {
-  return json_string(key) + ":" + json_string(value);
+  return json_quote(key) + ":" + json_quote(value);
+}
+
+std::string string_list(const std::vector<std::string>& items) {
+  std::string j;
+  for (const auto& s : items) j += (j.empty() ? "" : ",") + json_quote(s);
+  return "[" + j + "]";
+}
+
+std::string host_json(const HostRecord& h) {
+  std::string j = "{" + field("name", h.name) + ",\"nics\":[";
+  for (std::size_t i = 0; i < h.nics.size(); ++i) {
+    const auto& n = h.nics[i];
+    j += std::string(i ? "," : "") + "{" + field("mac", n.mac.to_string()) + "," +
+         field("network", n.network) + "," + field("gateway", n.gateway.to_string()) + "}";
+  }
+  j += "]," + field("context_iso", h.context_iso) + ",\"overlays\":" + string_list(h.overlays) +
+       ",\"images\":" + string_list(h.images);
+  if (!h.cidata_iso.empty()) j += "," + field("cidata_iso", h.cidata_iso);
+  if (!h.console_log.empty()) {
+    j += "," + field("console_log", h.console_log) +
+         ",\"console_log_owned\":" + (h.console_log_owned ? "true" : "false");
+  }
+  if (h.vpn) j += ",\"vpn\":true";
+  return j + "}";
 }
 
 std::string get(const Poco::JSON::Object::Ptr& o, const std::string& key) {
   return o->has(key) ? o->getValue<std::string>(key) : std::string();
 }
 
+std::vector<std::string> strings(const Poco::JSON::Object::Ptr& o, const std::string& key) {
+  std::vector<std::string> out;
+  if (const auto a = o->getArray(key)) {
+    for (std::size_t i = 0; i < a->size(); ++i)
+      out.push_back(a->getElement<std::string>(static_cast<unsigned>(i)));
+  }
+  return out;
+}
+
+HostRecord host_from_json(const std::string& json) {
+  Poco::JSON::Parser parser;
+  const auto o = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
+  HostRecord h;
+  h.name = get(o, "name");
+  if (const auto nics = o->getArray("nics")) {
+    for (std::size_t i = 0; i < nics->size(); ++i) {
+      const auto n = nics->getObject(static_cast<unsigned>(i));
+      if (!n) throw Error(ErrorCode::InvalidArgument, "x-cloudtwin-host.nics holds a non-object");
+      h.nics.push_back({core::Mac::parse(get(n, "mac")), get(n, "network"),
+                        core::Ipv4::parse(get(n, "gateway"))});
+    }
+  }
+  h.context_iso = get(o, "context_iso");
+  h.overlays = strings(o, "overlays");
+  h.images = strings(o, "images");
+  h.cidata_iso = get(o, "cidata_iso");
+  h.console_log = get(o, "console_log");
+  h.console_log_owned = o->has("console_log_owned") && o->getValue<bool>("console_log_owned");
+  h.vpn = o->has("vpn") && o->getValue<bool>("vpn");
+  return h;
+}
+
 }  // namespace
 
+std::vector<NicRecord> InstanceRecord::nics() const {
+  std::vector<NicRecord> out;
+  for (const auto& n : ec2.interfaces) {
+    if (n.local_ipv4s.empty() || n.subnet_ipv4_cidr_block.empty()) continue;
+    NicRecord r{core::Mac::parse(n.mac),
+                core::Ipv4::parse(n.local_ipv4s.front()),
+                n.device_number,
+                "",
+                core::Ipv4Cidr::parse(n.subnet_ipv4_cidr_block),
+                {}};
+    for (const auto& h : host.nics) {
+      if (h.mac == r.mac) {
+        r.network = h.network;
+        r.gateway = h.gateway;
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 std::string record_to_json(const InstanceRecord& r) {
-  std::string j = "{" + field("instance_id", r.instance_id) + "," + field("name", r.name) + "," +
-                  field("ami_id", r.ami_id) + "," + field("instance_type", r.instance_type) + "," +
-                  field("hostname", r.hostname) + ",\"nics\":[";
-  for (std::size_t i = 0; i < r.nics.size(); ++i) {
-    const auto& n = r.nics[i];
-    j += std::string(i ? "," : "") + "{" + field("mac", n.mac.to_string()) + "," +
-         field("ip", n.ip.to_string()) + ",\"device_number\":" + std::to_string(n.device_number) +
-         "," + field("network", n.network) + "," + field("subnet_cidr", n.subnet.to_string()) +
-         "," + field("gateway", n.gateway.to_string()) + "}";
-  }
-  j += "],\"public_keys\":[";
-  for (std::size_t i = 0; i < r.public_keys.size(); ++i) {
-    j += std::string(i ? "," : "") + "{" + field("name", r.public_keys[i].name) + "," +
-         field("key", r.public_keys[i].key) + "}";
-  }
-  j += "]," + field("user_data", r.user_data) + ",\"host\":{" +
-       field("context_iso", r.context_iso) + ",\"overlays\":[";
-  for (std::size_t i = 0; i < r.overlays.size(); ++i)
-    j += (i ? "," : "") + json_string(r.overlays[i]);
-  j += "],\"images\":[";
-  for (std::size_t i = 0; i < r.images.size(); ++i) j += (i ? "," : "") + json_string(r.images[i]);
-  j += "]";
-  if (!r.cidata_iso.empty()) j += "," + field("cidata_iso", r.cidata_iso);
-  if (!r.console_log.empty()) {
-    j += "," + field("console_log", r.console_log) +
-         ",\"console_log_owned\":" + (r.console_log_owned ? "true" : "false");
-  }
-  if (r.vpn) j += ",\"vpn\":true";
-  return j + "}}";
+  auto instance = r.ec2;
+  instance.extensions[kHostExtension] = host_json(r.host);
+  return metadata::instance_to_json(instance);
 }
 
 InstanceRecord record_from_json(std::string_view json) {
+  InstanceRecord r;
+  r.ec2 = metadata::parse_instance_json(json, "instance record");
+  const auto host = r.ec2.extensions.find(kHostExtension);
   try {
-    Poco::JSON::Parser parser;
-    const auto o = parser.parse(std::string(json)).extract<Poco::JSON::Object::Ptr>();
-    InstanceRecord r;
-    r.instance_id = get(o, "instance_id");
-    r.name = get(o, "name");
-    r.ami_id = get(o, "ami_id");
-    r.instance_type = get(o, "instance_type");
-    r.hostname = get(o, "hostname");
-    r.user_data = get(o, "user_data");
-    if (auto nics = o->getArray("nics")) {
-      for (std::size_t i = 0; i < nics->size(); ++i) {
-        const auto n = nics->getObject(static_cast<unsigned>(i));
-        r.nics.push_back({core::Mac::parse(get(n, "mac")), core::Ipv4::parse(get(n, "ip")),
-                          n->getValue<int>("device_number"), get(n, "network"),
-                          core::Ipv4Cidr::parse(get(n, "subnet_cidr")),
-                          core::Ipv4::parse(get(n, "gateway"))});
-      }
-    }
-    if (auto keys = o->getArray("public_keys")) {
-      for (std::size_t i = 0; i < keys->size(); ++i) {
-        const auto k = keys->getObject(static_cast<unsigned>(i));
-        r.public_keys.push_back({get(k, "name"), get(k, "key")});
-      }
-    }
-    if (auto host = o->getObject("host")) {
-      r.context_iso = get(host, "context_iso");
-      if (auto ov = host->getArray("overlays")) {
-        for (std::size_t i = 0; i < ov->size(); ++i)
-          r.overlays.push_back(ov->getElement<std::string>(static_cast<unsigned>(i)));
-      }
-      if (auto im = host->getArray("images")) {
-        for (std::size_t i = 0; i < im->size(); ++i)
-          r.images.push_back(im->getElement<std::string>(static_cast<unsigned>(i)));
-      }
-      r.cidata_iso = get(host, "cidata_iso");
-      r.console_log = get(host, "console_log");
-      r.console_log_owned =
-          host->has("console_log_owned") && host->getValue<bool>("console_log_owned");
-      r.vpn = host->has("vpn") && host->getValue<bool>("vpn");
-    }
-    if (r.instance_id.empty())
-      throw Error(ErrorCode::InvalidArgument, "instance record has no instance_id");
-    return r;
+    if (host != r.ec2.extensions.end()) r.host = host_from_json(host->second);
+    (void)r.nics();  // a subnet block that is no CIDR fails here, not in a caller
   } catch (const Poco::Exception& e) {
     throw Error(ErrorCode::InvalidArgument,
-                "instance record is not valid JSON: " + e.displayText());
+                std::string("instance record: key '") + kHostExtension + "': " + e.displayText());
+  } catch (const Error& e) {
+    throw Error(ErrorCode::InvalidArgument,
+                std::string("instance record: key '") + kHostExtension + "': " + e.what());
   }
+  if (host != r.ec2.extensions.end()) r.ec2.extensions.erase(host);
+  return r;
 }
 
 std::string record_metadata_element(const InstanceRecord& record) {
-  return std::string("<") + kRecordPrefix + ":" + kRecordElement + " xmlns:" + kRecordPrefix +
-         "=\"" + kRecordNamespace + "\">" + xml_escape(record_to_json(record)) + "</" +
-         kRecordPrefix + ":" + kRecordElement + ">";
+  return metadata::record_element(record_to_json(record));
 }
 
 InstanceRecord record_from_metadata_element(std::string_view xml) {
-  std::string text;
-  try {
-    Poco::XML::DOMParser parser;
-    Poco::AutoPtr<Poco::XML::Document> doc = parser.parseString(std::string(xml));
-    text = doc->documentElement()->innerText();
-  } catch (const Poco::Exception& e) {
-    throw Error(ErrorCode::InvalidArgument,
-                "instance metadata element does not parse: " + e.displayText());
-  }
-  return record_from_json(text);
+  return record_from_json(metadata::record_json_from_element(xml));
 }
 
 }  // namespace cloudtwin::host

@@ -32,11 +32,12 @@ std::string network_config(const VmPlan& plan) {
 NoCloudSeed render_nocloud(const VmPlan& plan) {
   NoCloudSeed seed;
   const auto& r = plan.record;
-  seed.meta_data = "instance-id: " + json_quote(r.instance_id) +
-                   "\nlocal-hostname: " + json_quote(r.hostname) + "\n";
-  if (!r.public_keys.empty()) {
+  seed.meta_data = "instance-id: " + json_quote(r.instance_id()) +
+                   "\nlocal-hostname: " + json_quote(r.ec2.local_hostname) + "\n";
+  if (!r.ec2.public_keys.empty()) {
     seed.meta_data += "public-keys:\n";
-    for (const auto& k : r.public_keys) seed.meta_data += "  - " + json_quote(k.key) + "\n";
+    for (const auto& k : r.ec2.public_keys)
+      seed.meta_data += "  - " + json_quote(k.openssh_key) + "\n";
   }
   const auto ud = plan.context.find("USER_DATA");
   seed.user_data = ud != plan.context.end() && !ud->second.empty() ? core::base64_decode(ud->second)

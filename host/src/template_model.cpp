@@ -192,6 +192,39 @@ class Converter {
     return v;
   }
 
+  std::string one_of(const TemplatePair& p, const char* a, const char* b) const {
+    if (p.value != a && p.value != b)
+      fail(p.pos, "EC2/" + p.key + " must be " + a + " or " + b + ", got '" + p.value + "'");
+    return p.value;
+  }
+
+  // "a,b" -> {a, b}; each item must be a non-empty single line without '/'.
+  std::vector<std::string> items(const TemplatePair& p) const {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= p.value.size()) {
+      auto end = p.value.find(',', start);
+      if (end == std::string::npos) end = p.value.size();
+      const auto item = p.value.substr(start, end - start);
+      if (item.empty() || item.find_first_of("/\r\n") != std::string::npos)
+        fail(p.pos, "EC2/" + p.key + " has an empty item or one with '/' or a line break");
+      out.push_back(item);
+      start = end + 1;
+    }
+    return out;
+  }
+
+  std::vector<std::pair<std::string, std::string>> tags(const TemplatePair& p) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& item : items(p)) {
+      const auto eq = item.find('=');
+      if (eq == 0 || eq == std::string::npos)
+        fail(p.pos, "EC2/TAGS items are KEY=VALUE, got '" + item + "'");
+      out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+    }
+    return out;
+  }
+
   Ec2Spec ec2(const TemplateAttr& a) const {
     need_vector(a);
     Ec2Spec e;
@@ -206,6 +239,23 @@ class Converter {
         e.elastic_ip = p.value;
       else if (p.key == "AUTHORIZED_PORTS")
         e.authorized_ports = p.value;
+      else if (p.key == "AVAILABILITYZONE")
+        e.availability_zone = items(p).front();
+      else if (p.key == "SECURITYGROUPS")
+        e.security_groups = items(p);
+      else if (p.key == "TAGS")
+        e.tags = tags(p);
+      else if (p.key == "HTTP_TOKENS")
+        e.http_tokens = one_of(p, "optional", "required");
+      else if (p.key == "HTTP_ENDPOINT")
+        e.http_endpoint = one_of(p, "enabled", "disabled");
+      else if (p.key == "INSTANCE_METADATA_TAGS")
+        e.instance_metadata_tags = one_of(p, "enabled", "disabled");
+      else if (p.key == "HTTP_PUT_RESPONSE_HOP_LIMIT") {
+        const auto n = positive_unsigned(p.value, p.pos, "EC2/" + p.key);
+        if (n > 64) fail(p.pos, "EC2/HTTP_PUT_RESPONSE_HOP_LIMIT must be 1-64");
+        e.http_put_response_hop_limit = static_cast<int>(n);
+      }
     }
     return e;
   }

@@ -108,8 +108,10 @@ SubstitutionScope scope_for(const VmPlan& plan, const PlanInputs& in) {
   return s;
 }
 
-std::vector<PublicKey> public_keys(const VmTemplate& t, const std::string& keys) {
-  std::vector<PublicKey> out;
+// (name, openssh-key) per line of SSH_PUBLIC_KEY; named after EC2/KEYPAIR.
+std::vector<std::pair<std::string, std::string>> public_keys(const VmTemplate& t,
+                                                             const std::string& keys) {
+  std::vector<std::pair<std::string, std::string>> out;
   const auto base = t.ec2 && !t.ec2->keypair.empty() ? t.ec2->keypair : std::string("default");
   std::size_t start = 0;
   while (start < keys.size()) {
@@ -123,6 +125,81 @@ std::vector<PublicKey> public_keys(const VmTemplate& t, const std::string& keys)
     start = end + 1;
   }
   return out;
+}
+
+metadata::MetadataOptionsRecord metadata_options(const Ec2Spec& e) {
+  metadata::MetadataOptionsRecord o;
+  if (!e.http_tokens.empty())
+    o.http_tokens = e.http_tokens == "required" ? metadata::HttpTokens::Required
+                                                : metadata::HttpTokens::Optional;
+  if (!e.http_endpoint.empty())
+    o.http_endpoint = e.http_endpoint == "disabled" ? metadata::HttpEndpoint::Disabled
+                                                    : metadata::HttpEndpoint::Enabled;
+  if (e.http_put_response_hop_limit > 0) o.hop_limit = e.http_put_response_hop_limit;
+  if (!e.instance_metadata_tags.empty())
+    o.instance_metadata_tags = e.instance_metadata_tags == "enabled";
+  return o;
+}
+
+// The EC2 part of the record: what cloudtwin-metadata serves to this VM.
+metadata::Instance ec2_instance(const VmTemplate& t, const VmPlan& p) {
+  metadata::Instance i;
+  i.instance_id = p.instance_id;
+  i.reservation_id = "r-" + p.instance_id.substr(p.instance_id.find('-') + 1);
+  if (t.ec2) {
+    i.ami_id = t.ec2->ami;
+    i.instance_type = t.ec2->instance_type;
+    i.availability_zone = t.ec2->availability_zone;
+    if (i.availability_zone.size() > 1)
+      i.region = i.availability_zone.substr(0, i.availability_zone.size() - 1);
+    i.security_groups = t.ec2->security_groups;
+    for (const auto& [key, value] : t.ec2->tags) i.tags[key] = value;
+    i.options_record = metadata_options(*t.ec2);
+    i.options = i.options_record.resolve({});
+  }
+  i.local_hostname = p.context.count("SET_HOSTNAME") ? p.context.at("SET_HOSTNAME") : p.name;
+  i.hostname = i.local_hostname;
+  for (const auto& n : p.nics) {
+    metadata::NetworkInterface e;
+    e.mac = n.mac.to_string();
+    e.device_number = n.index;
+    e.local_ipv4s = {n.ip.to_string()};
+    e.subnet_ipv4_cidr_block =
+        n.cidr.network().to_string() + "/" + std::to_string(n.cidr.prefix_length);
+    i.interfaces.push_back(std::move(e));
+  }
+  if (!p.nics.empty()) i.local_ipv4 = p.nics.front().ip.to_string();
+  if (!p.disks.empty()) {
+    i.block_device_mapping["ami"] = "/dev/" + p.disks.front().target;
+    i.block_device_mapping["root"] = "/dev/" + p.disks.front().target;
+  }
+  const auto keys = p.context.find("SSH_PUBLIC_KEY");
+  if (keys != p.context.end()) {
+    for (auto& k : public_keys(t, keys->second)) i.public_keys.push_back({k.first, k.second});
+  }
+  const auto ud = p.context.find("USER_DATA");  // base64 (build_context_vars made sure)
+  if (ud != p.context.end() && !ud->second.empty()) i.user_data = core::base64_decode(ud->second);
+  return i;
+}
+
+InstanceRecord build_record(const VmTemplate& t, const VmPlan& p) {
+  InstanceRecord r;
+  r.ec2 = ec2_instance(t, p);
+  auto& h = r.host;
+  h.name = p.name;
+  for (const auto& n : p.nics) h.nics.push_back({n.mac, n.network, n.gateway});
+  h.context_iso = p.iso_path;
+  for (const auto& d : p.disks) {
+    if (d.overlay) h.overlays.push_back(d.path);
+  }
+  for (const auto& d : t.disks) {
+    if (!d.image.empty()) h.images.push_back(d.image);
+  }
+  h.cidata_iso = p.cidata_path;
+  h.console_log = p.console_log;
+  h.console_log_owned = t.console_log == "YES";
+  h.vpn = p.vpn;
+  return r;
 }
 
 }  // namespace
@@ -204,29 +281,7 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
       start = end + 1;
     }
   }
-  auto& r = p.record;
-  r.instance_id = p.instance_id;
-  r.name = p.name;
-  r.ami_id = t.ec2 ? t.ec2->ami : "";
-  r.instance_type = t.ec2 ? t.ec2->instance_type : "";
-  r.hostname = p.context.count("SET_HOSTNAME") ? p.context.at("SET_HOSTNAME") : p.name;
-  for (const auto& n : p.nics)
-    r.nics.push_back({n.mac, n.ip, n.index, n.network, n.cidr, n.gateway});
-  const auto keys = p.context.find("SSH_PUBLIC_KEY");
-  if (keys != p.context.end()) r.public_keys = public_keys(t, keys->second);
-  const auto ud = p.context.find("USER_DATA");
-  if (ud != p.context.end()) r.user_data = ud->second;
-  r.context_iso = p.iso_path;
-  for (const auto& d : p.disks) {
-    if (d.overlay) r.overlays.push_back(d.path);
-  }
-  for (const auto& d : t.disks) {
-    if (!d.image.empty()) r.images.push_back(d.image);
-  }
-  r.cidata_iso = p.cidata_path;
-  r.console_log = p.console_log;
-  r.console_log_owned = t.console_log == "YES";
-  r.vpn = p.vpn;
+  p.record = build_record(t, p);
   DomainSpec d;
   d.type = in.domain_type;
   d.nwfilter = in.nwfilter;
@@ -242,7 +297,7 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
   d.console_log = p.console_log;
   d.nics = p.nics;
   d.ec2_smbios = p.ec2;
-  d.metadata_element = record_metadata_element(r);
+  d.metadata_element = record_metadata_element(p.record);
   p.domain_xml = render_domain_xml(d);
   return p;
 }

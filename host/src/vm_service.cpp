@@ -67,7 +67,7 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
   }
   const auto domains = hv_.list_domains();
   for (const auto& r : records_of(domains)) {
-    for (const auto& n : r.nics) in.in_use[n.network].insert(n.ip);
+    for (const auto& n : r.nics()) in.in_use[n.network].insert(n.ip);
   }
   auto plan = plan_vm(tmpl, in);
   for (const auto& d : domains) {
@@ -135,11 +135,12 @@ void VmService::release_record_files(const InstanceRecord& r, std::vector<std::s
       warnings.emplace_back(e.what());
     }
   };
-  const auto dir = settings_.instances_dir + "/" + r.name;
-  attempt([&] { storage_.remove_file(r.context_iso); });
-  if (!r.cidata_iso.empty()) attempt([&] { storage_.remove_file(r.cidata_iso); });
-  for (const auto& o : r.overlays) attempt([&] { storage_.remove_file(o); });
-  if (r.console_log_owned) {
+  const auto& h = r.host;
+  const auto dir = settings_.instances_dir + "/" + h.name;
+  attempt([&] { storage_.remove_file(h.context_iso); });
+  if (!h.cidata_iso.empty()) attempt([&] { storage_.remove_file(h.cidata_iso); });
+  for (const auto& o : h.overlays) attempt([&] { storage_.remove_file(o); });
+  if (h.console_log_owned) {
     attempt([&] {  // virtlogd rotates the log into console.log.0, .1, ...
       for (const auto& f : storage_.list_files(dir)) {
         if (f.rfind("console.log", 0) == 0) storage_.remove_file(dir + "/" + f);
@@ -147,13 +148,13 @@ void VmService::release_record_files(const InstanceRecord& r, std::vector<std::s
     });
   }
   attempt([&] { storage_.remove_dir(dir); });
-  if (!r.vpn) return;
+  if (!h.vpn) return;
   if (vpn_ == nullptr) {
     warnings.push_back("VM had a VPN profile; revoke it with `cloudtwin vpn revoke " +
-                       r.instance_id + "`");
+                       r.instance_id() + "`");
     return;
   }
-  attempt([&] { vpn_->revoke(r.instance_id); });
+  attempt([&] { vpn_->revoke(r.instance_id()); });
 }
 
 std::vector<std::string> VmService::remove(const std::string& name) {
@@ -169,7 +170,7 @@ std::vector<std::string> VmService::remove(const std::string& name) {
   };
   if (vm.active) hv_.destroy_domain(name);
   if (vm.record) {
-    for (const auto& n : vm.record->nics) {
+    for (const auto& n : vm.record->nics()) {
       attempt([&] { hv_.remove_dhcp_host(n.network, render_dhcp_host_xml({n.mac, n.ip, name})); });
     }
   }
@@ -252,7 +253,7 @@ std::vector<NetworkSummary> NetService::list() {
     try {
       NetworkSummary s{parse_network_xml(n.xml), n.active, 0};
       for (const auto& r : records) {
-        for (const auto& nic : r.nics) {
+        for (const auto& nic : r.host.nics) {
           if (nic.network == n.name) {
             ++s.vm_count;
             break;

@@ -51,7 +51,32 @@ TEST(Template, ParsesEveryAttribute) {
       {"FILES", "/srv/a.sh /srv/b.conf"}};
   EXPECT_EQ(t.context, ctx);
   ASSERT_TRUE(t.ec2);
-  EXPECT_EQ(*t.ec2, (Ec2Spec{"ami-0123", "ops", "t3.micro", "", ""}));
+  Ec2Spec want;
+  want.ami = "ami-0123";
+  want.keypair = "ops";
+  want.instance_type = "t3.micro";
+  EXPECT_EQ(*t.ec2, want);
+}
+
+TEST(Template, Ec2MetadataOptionsPlacementAndTags) {
+  const auto t = parse_vm_template(
+      "EC2 = [ AMI = ami-1, AVAILABILITYZONE = eu-west-1b, TAGS = \"Name=web,Env=dev\",\n"
+      "  SECURITYGROUPS = \"web,ssh\", HTTP_TOKENS = required, HTTP_ENDPOINT = enabled,\n"
+      "  HTTP_PUT_RESPONSE_HOP_LIMIT = 2, INSTANCE_METADATA_TAGS = disabled ]");
+  ASSERT_TRUE(t.ec2);
+  EXPECT_EQ(t.ec2->availability_zone, "eu-west-1b");
+  EXPECT_EQ(t.ec2->tags,
+            (std::vector<std::pair<std::string, std::string>>{{"Name", "web"}, {"Env", "dev"}}));
+  EXPECT_EQ(t.ec2->security_groups, (std::vector<std::string>{"web", "ssh"}));
+  EXPECT_EQ(t.ec2->http_tokens, "required");
+  EXPECT_EQ(t.ec2->http_endpoint, "enabled");
+  EXPECT_EQ(t.ec2->http_put_response_hop_limit, 2);
+  EXPECT_EQ(t.ec2->instance_metadata_tags, "disabled");
+  for (const char* bad :
+       {"EC2 = [ HTTP_TOKENS = maybe ]", "EC2 = [ HTTP_PUT_RESPONSE_HOP_LIMIT = 65 ]",
+        "EC2 = [ TAGS = \"=x\" ]", "EC2 = [ TAGS = \"a=b,\" ]"}) {
+    EXPECT_THROW(parse_vm_template(bad), ParseError) << bad;
+  }
 }
 
 TEST(Template, YamlGivesTheSameModel) {

@@ -102,10 +102,10 @@ TEST(VmExtras, VpnNoCloudAndConsoleLogEndToEnd) {
             std::string::npos);
   const auto record = w.vms.show("web").record;
   ASSERT_TRUE(record);
-  EXPECT_TRUE(record->vpn);
-  EXPECT_EQ(record->cidata_iso, "/inst/web/cidata.iso");
-  EXPECT_EQ(record->console_log, "/inst/web/console.log");
-  EXPECT_TRUE(record->console_log_owned);
+  EXPECT_TRUE(record->host.vpn);
+  EXPECT_EQ(record->host.cidata_iso, "/inst/web/cidata.iso");
+  EXPECT_EQ(record->host.console_log, "/inst/web/console.log");
+  EXPECT_TRUE(record->host.console_log_owned);
 
   // What libvirt/virtlogd would have written; delete removes it with the rotated copies.
   w.storage.files["/inst/web/console.log"] = "log";
@@ -192,8 +192,8 @@ TEST(VmExtras, PowerAndConsole) {
 
 TEST(NoCloud, NetworkNoAndNoUserData) {
   VmPlan p;
-  p.record.instance_id = "i-1";
-  p.record.hostname = "h";
+  p.record.ec2.instance_id = "i-1";
+  p.record.ec2.local_hostname = p.record.ec2.hostname = "h";
   p.context = {{"NETWORK", "NO"}};
   const auto seed = render_nocloud(p);
   EXPECT_EQ(seed,

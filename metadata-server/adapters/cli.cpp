@@ -1,16 +1,20 @@
 #include "cloudtwin/metadata/cli.hpp"
 
-#include <condition_variable>
+#include <systemd/sd-daemon.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/version.hpp"
+#include "cloudtwin/metadata/ctl.hpp"
+#include "cloudtwin/metadata/ctl_socket.hpp"
 #include "cloudtwin/metadata/libnl_neighbor_table.hpp"
+#include "cloudtwin/metadata/libvirt_store.hpp"
 #include "cloudtwin/metadata/openssl_signer.hpp"
 #include "cloudtwin/metadata/os_random.hpp"
 
@@ -26,13 +30,26 @@ constexpr const char* kUsage =
     "  --listen ADDR:PORT[@DEV]  listen here (repeatable; [v6]:port for IPv6; @DEV binds the\n"
     "                            socket to a device). Default 169.254.169.254:80 "
     "[fd00:ec2::254]:80\n"
-    "  --instances DIR           instance records, one JSON file per VM\n"
-    "                            (default /var/lib/cloudtwin/instances)\n"
+    "  --libvirt URI             read instance records from libvirt domain metadata and follow\n"
+    "                            domain events (default: [server] libvirt_uri, qemu:///system)\n"
+    "  --records DIR             read them from DIR instead, one JSON file per VM, reloaded on\n"
+    "                            change (inotify); also --instances DIR\n"
+    "  --ctl-socket PATH         root-only socket of `ctl` (default /run/cloudtwin/metadata.sock)\n"
     "  --identity-key FILE       host key signing identity documents (generated with\n"
     "  --identity-cert FILE      a self-signed certificate when both are missing)\n"
     "  --config FILE             INI settings (default /etc/cloudtwin/metadata.conf if present)\n"
     "  --access-log              log method, path, status and source of each request\n"
-    "  --help, --version\n";
+    "  --help, --version\n"
+    "\n"
+    "usage: cloudtwin-metadata ctl [--socket PATH] COMMAND   (talks to the running daemon)\n"
+    "  list                                        VMs served and their notices\n"
+    "  spot VM terminate|stop|hibernate [--in S]   spot interruption notice (default in 120 s)\n"
+    "  spot VM clear\n"
+    "  event VM maintenance CODE [--in S] [--duration S] [--description TEXT]\n"
+    "  event VM complete|cancel EVENT-ID\n"
+    "  rebalance VM [clear]                        rebalance recommendation\n"
+    "  lifecycle VM STATE|clear                    autoscaling/target-lifecycle-state\n"
+    "  clear VM                                    remove every notice of VM\n";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -61,6 +78,10 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.listen.push_back(ListenSpec::parse(value()));
     else if (a == "--instances" || a == "--records")
       o.instances_dir = value();
+    else if (a == "--libvirt")
+      o.libvirt_uri = value();
+    else if (a == "--ctl-socket")
+      o.ctl_socket = value();
     else if (a == "--identity-key")
       o.identity_key = value();
     else if (a == "--identity-cert")
@@ -80,14 +101,43 @@ Config effective_config(const CliOptions& o, const std::optional<std::string>& c
   Config c;
   if (config_text) warnings = apply_ini(c, *config_text, config_source);
   if (!o.listen.empty()) c.listen = o.listen;
+  if (o.libvirt_uri) {
+    c.libvirt_uri = *o.libvirt_uri;
+    c.instances_dir.clear();
+  }
   if (o.instances_dir) c.instances_dir = *o.instances_dir;
+  if (o.ctl_socket) c.ctl_socket = *o.ctl_socket;
   if (o.identity_key) c.identity_key = *o.identity_key;
   if (o.identity_cert) c.identity_cert = *o.identity_cert;
   if (o.access_log) c.access_log = true;
   return c;
 }
 
+namespace {
+
+int run_ctl(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
+  std::string socket = kDefaultCtlSocket;
+  if (args.size() >= 2 && args[0] == "--socket") {
+    socket = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  if (args.empty() || args[0] == "--help") {
+    (args.empty() ? err : out) << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  return run_ctl_client(socket, args, out, err);
+}
+
+// sd_notify(READY=1) for Type=notify; a no-op when not started by systemd.
+void notify_ready(std::size_t instances) {
+  const auto status = "READY=1\nSTATUS=serving " + std::to_string(instances) + " instance(s)";
+  sd_notify(0, status.c_str());
+}
+
+}  // namespace
+
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (!args.empty() && args[0] == "ctl") return run_ctl({args.begin() + 1, args.end()}, out, err);
   CliOptions options;
   try {
     options = parse_cli(args);
@@ -117,9 +167,32 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   for (const auto& w : warnings) log(w);
   const auto signer =
       OpenSslIdentitySigner::load_or_create(config.identity_key, config.identity_cert);
-  DirectoryInstanceStore store(config.instances_dir, signer.get(), log,
-                               DirectoryInstanceStore::kNoRescanFromFind, config.record_defaults);
-  store.reload();
+  std::unique_ptr<InstanceStore> records;
+  std::string records_from;
+  if (!config.instances_dir.empty()) {
+    auto dir = std::make_unique<DirectoryInstanceStore>(config.instances_dir, signer.get(), log,
+                                                        DirectoryInstanceStore::kNoRescanFromFind,
+                                                        config.record_defaults);
+    dir->reload();
+    dir->watch();  // rescans on inotify events, never on a request's path
+    records = std::move(dir);
+    records_from = config.instances_dir;
+  } else {
+    records = std::make_unique<LibvirtInstanceStore>(config.libvirt_uri, signer.get(), log,
+                                                     config.record_defaults);
+    records_from = "libvirt " + config.libvirt_uri;
+  }
+  NoticeBoard board;
+  NoticeStore store(*records, board, signer.get());
+  std::unique_ptr<CtlServer> ctl;
+  if (!config.ctl_socket.empty()) {
+    ctl = std::make_unique<CtlServer>(
+        config.ctl_socket,
+        [&board, &store](const std::vector<std::string>& words) {
+          return board.execute(words, store.all(), std::chrono::system_clock::now());
+        },
+        log);
+  }
   OsRandom random;
   TokenService tokens(random);
   const Handler handler(tokens, config.token_ttl_max);
@@ -131,26 +204,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   Server server(config.listen, store, handler, log, server_options);
   for (const auto& b : server.bound()) out << "listening on " << b.to_string() << "\n";
   out << std::flush;
-  log("serving " + std::to_string(store.size()) + " instance(s) from " + config.instances_dir);
-  // Records are rescanned here, once a second, never on a request's path.
-  std::mutex stop_mutex;
-  std::condition_variable stop_cv;
-  bool stopping = false;
-  std::thread reloader([&] {
-    std::unique_lock lock(stop_mutex);
-    while (!stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
-      lock.unlock();
-      store.reload();
-      lock.lock();
-    }
-  });
+  const auto count = store.all().size();
+  log("serving " + std::to_string(count) + " instance(s) from " + records_from);
+  notify_ready(count);
   server.run(config.threads, true);
-  {
-    const std::lock_guard lock(stop_mutex);
-    stopping = true;
-  }
-  stop_cv.notify_one();
-  reloader.join();
   return 0;
 }
 

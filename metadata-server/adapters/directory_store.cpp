@@ -1,4 +1,11 @@
-// Adapter: reads instance records from a directory.
+// Adapter: reads instance records from a directory, rescanned on inotify events.
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -56,6 +63,53 @@ void DirectoryInstanceStore::reload() {
   rescan_locked();
 }
 
+DirectoryInstanceStore::~DirectoryInstanceStore() {
+  if (watcher_.joinable()) {
+    const std::uint64_t one = 1;
+    if (::write(stop_fd_, &one, sizeof one) < 0) { /* the thread still ends at its timeout */
+    }
+    watcher_.join();
+  }
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+}
+
+void DirectoryInstanceStore::watch() {
+  if (watcher_.joinable()) return;
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  if (stop_fd_ < 0) throw Error(ErrorCode::Io, std::string("eventfd: ") + std::strerror(errno));
+  int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd >= 0 && ::inotify_add_watch(fd, dir_.c_str(),
+                                     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                         IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+    ::close(fd);
+    fd = -1;
+  }
+  if (fd < 0) {
+    log_("cannot watch " + dir_.string() + " with inotify (" + std::strerror(errno) +
+         "); rescanning it once a second");
+  }
+  watcher_ = std::thread([this, fd] {
+    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {fd, POLLIN, 0}};
+    for (;;) {
+      // With inotify, wake for events only (and a slow safety rescan); without, poll.
+      const int n = ::poll(fds, fd >= 0 ? 2 : 1, fd >= 0 ? 60'000 : 1'000);
+      if (n > 0 && (fds[0].revents & POLLIN)) break;
+      if (fd >= 0 && n > 0 && (fds[1].revents & POLLIN)) {
+        alignas(inotify_event) char buf[4096];
+        while (::read(fd, buf, sizeof buf) > 0) {  // drain: one rescan covers them all
+        }
+      }
+      reload();
+    }
+    if (fd >= 0) ::close(fd);
+  });
+}
+
+std::vector<std::shared_ptr<const ServedInstance>> DirectoryInstanceStore::all() const {
+  const std::lock_guard lock(mutex_);
+  return index_->all();
+}
+
 std::size_t DirectoryInstanceStore::size() const {
   const std::lock_guard lock(mutex_);
   return index_->size();
@@ -84,7 +138,8 @@ void DirectoryInstanceStore::rescan_locked() {
       if (!in) throw Error(ErrorCode::Io, name + ": cannot be read");
       std::ostringstream text;
       text << in.rdbuf();
-      state.served = make_served(parse_instance_json(text.str(), name, defaults_), signer_);
+      state.served = make_served(parse_instance_json(text.str(), name, defaults_), signer_,
+                                 path.stem().string());
       log_("loaded " + name + " (instance " + state.served->instance.instance_id + ")");
     } catch (const std::exception& e) {
       log_("skipping instance record: " + std::string(e.what()));

@@ -134,7 +134,6 @@ std::string ListenSpec::to_string() const {
 
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source) {
-  static const std::set<std::string> ignored = {"server.libvirt_uri"};
   std::vector<std::string> warnings;
   std::string section;
   std::size_t line_no = 0;
@@ -171,6 +170,10 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
       }
     } else if (key == "server.instances_dir" || key == "server.records_dir") {
       config.instances_dir = value;
+    } else if (key == "server.libvirt_uri") {
+      config.libvirt_uri = value;
+    } else if (key == "server.ctl_socket") {
+      config.ctl_socket = value;
     } else if (key == "server.access_log") {
       if (!parse_bool(value, config.access_log)) throw bad("expected true or false");
     } else if (key == "server.threads") {
@@ -186,7 +189,7 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
       config.identity_key = value;
     } else if (key == "identity.cert") {
       config.identity_cert = value;
-    } else if (!ignored.count(key)) {
+    } else {
       warnings.push_back(where + "unknown key '" + key + "' ignored");
     }
   }

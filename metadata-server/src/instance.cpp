@@ -3,12 +3,15 @@
 #include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/mac_ip.hpp"
+#include "cloudtwin/core/user_data.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -113,6 +116,18 @@ class Reader {
     return out;
   }
 
+  // Top-level "x-..." keys as compact JSON text.
+  std::map<std::string, std::string> extensions() const {
+    std::map<std::string, std::string> out;
+    for (const auto& name : obj_->getNames()) {
+      if (name.rfind("x-", 0) != 0) continue;
+      std::ostringstream text;
+      Poco::JSON::Stringifier::condense(obj_->get(name), text);
+      out[name] = text.str();
+    }
+    return out;
+  }
+
   void only(std::initializer_list<const char*> allowed) const {
     const std::set<std::string> ok(allowed.begin(), allowed.end());
     for (const auto& name : obj_->getNames()) {
@@ -144,41 +159,12 @@ std::string checked_ipv6(const Reader& r, const std::string& key, const std::str
   }
 }
 
-// Standard alphabet, whitespace ignored, '=' padding optional. (core's base64_decode
-// will replace this once user_data.cpp lands.)
 std::string decode_base64(const Reader& r, const std::string& key, const std::string& text) {
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  bool padding = false;
-  for (const char c : text) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '+')
-      v = 62;
-    else if (c == '/')
-      v = 63;
-    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-      continue;
-    else if (c == '=') {
-      padding = true;
-      continue;
-    }
-    if (v < 0 || padding) r.fail(key, "is not valid base64");
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xffu);
-    }
+  try {
+    return core::base64_decode(text);
+  } catch (const Error& e) {
+    r.fail(key, std::string("is not valid base64: ") + e.what());
   }
-  if (bits >= 6) r.fail(key, "is not valid base64 (truncated)");
-  return out;
 }
 
 NetworkInterface parse_nic(const Reader& r) {
@@ -237,23 +223,23 @@ Iam parse_iam(const Reader& r) {
   return iam;
 }
 
-MetadataOptions parse_options(const Reader& r, const MetadataOptions& defaults) {
+MetadataOptionsRecord parse_options(const Reader& r) {
   r.only({"http-tokens", "http-endpoint", "http-put-response-hop-limit", "instance-metadata-tags"});
-  MetadataOptions o = defaults;
-  const auto tokens =
-      r.str("http-tokens", defaults.http_tokens == HttpTokens::Required ? "required" : "optional");
-  if (tokens != "optional" && tokens != "required")
-    r.fail("http-tokens", "must be optional or required");
-  o.http_tokens = tokens == "required" ? HttpTokens::Required : HttpTokens::Optional;
-  const auto endpoint = r.str("http-endpoint", "enabled");
-  if (endpoint != "enabled" && endpoint != "disabled")
-    r.fail("http-endpoint", "must be enabled or disabled");
-  o.http_endpoint = endpoint == "disabled" ? HttpEndpoint::Disabled : HttpEndpoint::Enabled;
-  o.hop_limit = r.integer("http-put-response-hop-limit", defaults.hop_limit, 1, 64);
-  const auto tags = r.str("instance-metadata-tags", "enabled");
-  if (tags != "enabled" && tags != "disabled")
-    r.fail("instance-metadata-tags", "must be enabled or disabled");
-  o.instance_metadata_tags = tags == "enabled";
+  MetadataOptionsRecord o;
+  const auto choice = [&r](const char* key, const char* yes,
+                           const char* no) -> std::optional<bool> {
+    if (!r.has(key)) return std::nullopt;
+    const auto v = r.str(key);
+    if (v != yes && v != no) r.fail(key, std::string("must be ") + yes + " or " + no);
+    return v == yes;
+  };
+  if (const auto v = choice("http-tokens", "optional", "required"))
+    o.http_tokens = *v ? HttpTokens::Optional : HttpTokens::Required;
+  if (const auto v = choice("http-endpoint", "enabled", "disabled"))
+    o.http_endpoint = *v ? HttpEndpoint::Enabled : HttpEndpoint::Disabled;
+  if (r.has("http-put-response-hop-limit"))
+    o.hop_limit = r.integer("http-put-response-hop-limit", 1, 1, 64);
+  o.instance_metadata_tags = choice("instance-metadata-tags", "enabled", "disabled");
   return o;
 }
 
@@ -318,6 +304,15 @@ void parse_top(const Reader& r, Instance& i) {
 }
 
 }  // namespace
+
+MetadataOptions MetadataOptionsRecord::resolve(const MetadataOptions& defaults) const {
+  MetadataOptions o = defaults;
+  o.http_tokens = http_tokens.value_or(defaults.http_tokens);
+  o.http_endpoint = http_endpoint.value_or(defaults.http_endpoint);
+  o.hop_limit = hop_limit.value_or(defaults.hop_limit);
+  o.instance_metadata_tags = instance_metadata_tags.value_or(defaults.instance_metadata_tags);
+  return o;
+}
 
 const NetworkInterface* Instance::primary_interface() const noexcept {
   if (interfaces.empty()) return nullptr;
@@ -399,7 +394,9 @@ Instance parse_instance_json(std::string_view json, const std::string& source,
   }
   i.tags = r.string_map("tags");
   if (r.has("iam")) i.iam = parse_iam(r.object("iam"));
-  i.options = parse_options(r.object("metadata-options"), defaults);
+  i.options_record = parse_options(r.object("metadata-options"));
+  i.options = i.options_record.resolve(defaults);
+  i.extensions = r.extensions();
   for (const auto& a : r.lines("serve-to")) {
     i.serve_to.push_back(a.find(':') == std::string::npos ? checked_ipv4(r, "serve-to", a)
                                                           : checked_ipv6(r, "serve-to", a));

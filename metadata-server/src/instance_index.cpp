@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <set>
 
 #include "cloudtwin/metadata/instance_store.hpp"
@@ -10,12 +11,14 @@ std::vector<std::string> InstanceIndex::build(
   std::set<std::pair<std::string, std::string>> conflicted;
   std::set<std::string> ids;
   by_key_.clear();
+  all_.clear();
   for (const auto& s : served) {
     if (!ids.insert(s->instance.instance_id).second) {
       problems.push_back("instance-id " + s->instance.instance_id +
                          " is used by two records; one is ignored");
       continue;
     }
+    all_.push_back(s);
     for (const auto& address : s->instance.caller_addresses()) {
       auto key = std::make_pair(s->instance.network, address);
       if (conflicted.count(key)) continue;
@@ -30,6 +33,9 @@ std::vector<std::string> InstanceIndex::build(
     }
   }
   count_ = ids.size();
+  std::sort(all_.begin(), all_.end(), [](const auto& a, const auto& b) {
+    return a->instance.instance_id < b->instance.instance_id;
+  });
   return problems;
 }
 

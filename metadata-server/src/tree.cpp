@@ -220,8 +220,6 @@ void put_meta_data(MetadataTree& t, const Instance& i) {
   put_if(t, "meta-data/ami-manifest-path", i.ami_manifest_path);
   for (const auto& [name, dev] : i.block_device_mapping)
     t.put("meta-data/block-device-mapping/" + name, dev);
-  t.put("meta-data/events/maintenance/history", "[]");
-  t.put("meta-data/events/maintenance/scheduled", "[]");
   put_if(t, "meta-data/hostname", i.hostname);
   put_if(t, "meta-data/instance-action", i.instance_action);
   t.put("meta-data/instance-id", i.instance_id);
@@ -255,11 +253,21 @@ void put_meta_data(MetadataTree& t, const Instance& i) {
   if (i.iam) put_iam(t, *i.iam);
 }
 
+void put_notices(MetadataTree& t, const Notices& n) {
+  t.put("meta-data/events/maintenance/history", n.maintenance_history);
+  t.put("meta-data/events/maintenance/scheduled", n.maintenance_scheduled);
+  put_if(t, "meta-data/events/recommendations/rebalance", n.rebalance);
+  put_if(t, "meta-data/spot/instance-action", n.spot_instance_action);
+  put_if(t, "meta-data/spot/termination-time", n.spot_termination_time);
+  put_if(t, "meta-data/autoscaling/target-lifecycle-state", n.lifecycle_state);
+}
+
 }  // namespace
 
-MetadataTree build_tree(const Instance& i, const IdentitySigner* signer) {
+MetadataTree build_tree(const Instance& i, const IdentitySigner* signer, const Notices& notices) {
   MetadataTree t;
   put_meta_data(t, i);
+  put_notices(t, notices);
   const auto doc = identity_document(i);
   t.put("dynamic/instance-identity/document", doc);
   if (signer) {
@@ -278,9 +286,11 @@ MetadataTree build_tree(const Instance& i, const IdentitySigner* signer) {
   return t;
 }
 
-std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer) {
+std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer,
+                                                  std::string name, const Notices& notices) {
   auto s = std::make_shared<ServedInstance>();
-  s->tree = build_tree(instance, signer);
+  s->name = std::move(name);
+  s->tree = build_tree(instance, signer, notices);
   s->instance = std::move(instance);
   return s;
 }

@@ -98,5 +98,44 @@ TEST(InstanceJson, SecretsNeverInErrors) {
   }
 }
 
+TEST(InstanceJson, WriteThenParseGivesTheSameRecord) {
+  const auto sample = testing::sample_instance();
+  const auto text = instance_to_json(sample);
+  EXPECT_EQ(parse_instance_json(text, "written"), sample) << text;
+  // Derived values are not written: the region, local-ipv4, hostname == local-hostname.
+  EXPECT_EQ(text.find("\"region\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("\"local-ipv4\""), std::string::npos) << text;
+}
+
+TEST(InstanceJson, WriterGolden) {
+  Instance i;
+  i.instance_id = "i-1";
+  i.local_hostname = i.hostname = "web";
+  i.interfaces.push_back({});
+  i.interfaces[0].mac = "02:00:0a:00:00:05";
+  i.interfaces[0].local_ipv4s = {"10.0.0.5"};
+  i.interfaces[0].subnet_ipv4_cidr_block = "10.0.0.0/24";
+  i.local_ipv4 = "10.0.0.5";
+  i.user_data = "#!/bin/sh\n";
+  i.options_record.http_tokens = HttpTokens::Required;
+  i.extensions["x-test"] = R"({"a":[1]})";
+  EXPECT_EQ(instance_to_json(i),
+            R"({"instance-id":"i-1","local-hostname":"web","network-interfaces":[{"mac":)"
+            R"("02:00:0a:00:00:05","device-number":0,"local-ipv4s":["10.0.0.5"],)"
+            R"("subnet-ipv4-cidr-block":"10.0.0.0/24"}],"user-data-base64":"IyEvYmluL3NoCg==",)"
+            R"("metadata-options":{"http-tokens":"required"},"x-test":{"a":[1]}})");
+  const auto back = parse_instance_json(instance_to_json(i), "t");
+  EXPECT_EQ(back.extensions, i.extensions);
+  EXPECT_EQ(back.options.http_tokens, HttpTokens::Required);
+  // Unset options take the server's defaults; set ones win over them.
+  MetadataOptions defaults;
+  defaults.hop_limit = 3;
+  defaults.http_tokens = HttpTokens::Required;
+  const auto d = parse_instance_json(
+      R"({"instance-id":"i-2","metadata-options":{"http-tokens":"optional"}})", "t", defaults);
+  EXPECT_EQ(d.options.hop_limit, 3);
+  EXPECT_EQ(d.options.http_tokens, HttpTokens::Optional);
+}
+
 }  // namespace
 }  // namespace cloudtwin::metadata

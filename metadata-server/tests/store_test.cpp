@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "cloudtwin/metadata/instance_store.hpp"
 #include "test_support.hpp"
@@ -81,6 +83,31 @@ TEST(DirectoryStore, CorruptRecordIsSkippedAndLogged) {
   const auto before = log.size();
   store.reload();  // unchanged file: not re-parsed, not logged again
   EXPECT_EQ(log.size(), before);
+}
+
+TEST(DirectoryStore, WatchRescansOnInotifyEvents) {
+  TempDir dir;
+  std::mutex m;
+  std::vector<std::string> log;
+  DirectoryInstanceStore store(
+      dir.path(), nullptr,
+      [&](const std::string& l) {
+        const std::lock_guard lock(m);
+        log.push_back(l);
+      },
+      DirectoryInstanceStore::kNoRescanFromFind);
+  store.reload();
+  store.watch();
+  const auto eventually = [](auto ok) {
+    for (int i = 0; i < 1000 && !ok(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return ok();
+  };
+  dir.write("a.json", record("i-a", "10.0.0.1"));  // rename into place: IN_MOVED_TO
+  EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.1") != nullptr; }));
+  EXPECT_EQ(store.all().at(0)->name, "a");
+  fs::remove(dir.path() / "a.json");
+  EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.1") == nullptr; }));
 }
 
 TEST(DirectoryStore, MissingDirectoryServesNobody) {

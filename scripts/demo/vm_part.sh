@@ -16,7 +16,7 @@ vm_start=$(date +%s%N)
 
 say "the tiny guest: Debian's kernel + busybox initramfs + cloudtwin-agent and its libraries"
 scripts/build-tiny-guest.sh "$BIN/guest-agent" --agent "$BIN/agent/cloudtwin-agent"
-mkdir -p "$WORK/guest" "$WORK/instances" "$WORK/images" "$WORK/records"
+mkdir -p "$WORK/guest" "$WORK/instances" "$WORK/images"
 cp "$BIN/guest-agent/vmlinuz" "$BIN/guest-agent/initrd.img" "$WORK/guest/"
 
 say "sandbox: a network namespace + mount namespace with its own libvirtd (tests/e2e/sandbox.sh)"
@@ -37,9 +37,9 @@ say "a network: bridge with the gateway and 169.254.169.254, DHCP reservations, 
 run ct net create "$NET" --cidr "$CIDR"
 ct net show "$NET"
 
-say "cloudtwin-metadata on 169.254.169.254:80 inside the sandbox (IMDSv2 required)"
+say "cloudtwin-metadata on 169.254.169.254:80 inside the sandbox, records from libvirt"
 in_sandbox "$BIN/metadata-server/cloudtwin-metadata" --listen 169.254.169.254:80 \
-  --instances "$WORK/records" --identity-key "$WORK/identity.key" \
+  --libvirt qemu:///system --identity-key "$WORK/identity.key" \
   --identity-cert "$WORK/identity.crt" --access-log >"$WORK/metadata-vm.log" 2>&1 &
 METADATA_VM_PID=$!
 for _ in $(seq 50); do grep -qs "listening on" "$WORK/metadata-vm.log" && break; sleep 0.1; done
@@ -66,9 +66,7 @@ run ct vm create "$WORK/$VM.tmpl" --ssh-key "$WORK/id_demo.pub"
 PTY=$(in_sandbox virsh -c qemu:///system ttyconsole "$VM")
 cat "$PTY" >"$WORK/console.log" 2>/dev/null &
 CONSOLE_PID=$!
-ct vm show "$VM" --json | /usr/bin/python3 scripts/demo/record_from_vm.py >"$WORK/records/.$VM.tmp"
-mv "$WORK/records/.$VM.tmp" "$WORK/records/$VM.json"  # atomically: the service re-reads the dir
-echo "instance record for cloudtwin-metadata written from 'cloudtwin vm show $VM --json'"
+echo "instance record: in the domain's <metadata>, where cloudtwin-metadata reads it (docs/instance-record.md)"
 
 say "booting (serial console -> $WORK/console.log)"
 last=""
@@ -91,10 +89,10 @@ say "what the agent reports (status JSON from the serial console)"
 
 say "what the guest says about itself (typed on its console)"
 for _ in $(seq 50); do grep -q 'staying up' "$WORK/console.log" && break; sleep 0.1; done
-printf '%s\n' 'echo "@@""HOST=$(hostname)"; echo "@@""ETH0=$(cat /sys/class/net/eth0/address) $(ip -4 -o addr show dev eth0 | awk "{print \$4}")"; echo "@@""KEY=$(cut -c1-50 /root/.ssh/authorized_keys)"; echo "@@""USERDATA=$(cat /run/marker 2>/dev/null || echo "(not run: the agent does not run user-data yet)")"; mkdir -p /tmp/www; hostname >/tmp/www/index.html; httpd -p 8080 -h /tmp/www; echo "@@""DONE"' >"$PTY"
+printf '%s\n' 'echo "@@""HOST=$(hostname)"; echo "@@""ETH0=$(cat /sys/class/net/eth0/address) $(ip -4 -o addr show dev eth0 | awk "{print \$4}")"; echo "@@""KEY=$(cut -c1-50 /root/.ssh/authorized_keys)"; echo "@@""USERDATA=$(cat /run/marker 2>/dev/null || echo "(not run: the agent does not run user-data yet)")"; echo "@@""IMDS=$(timeout 5 wget -qO- http://169.254.169.254/latest/meta-data/instance-id)"; mkdir -p /tmp/www; hostname >/tmp/www/index.html; httpd -p 8080 -h /tmp/www; echo "@@""DONE"' >"$PTY"
 for _ in $(seq 100); do grep -q '^@@DONE' <(tr -d '\r' <"$WORK/console.log") && break; sleep 0.1; done
-tr -d '\r' <"$WORK/console.log" | sed -n 's/^@@\(HOST\|ETH0\|KEY\|USERDATA\)=/  \1: /p'
-IP=$(ct vm show "$VM" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["record"]["nics"][0]["ip"])')
+tr -d '\r' <"$WORK/console.log" | sed -n 's/^@@\(HOST\|ETH0\|KEY\|USERDATA\|IMDS\)=/  \1: /p'
+IP=$(ct vm show "$VM" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["record"]["network-interfaces"][0]["local-ipv4s"][0])')
 echo "  MAC rule: 02:00 + the bytes of $IP = $(printf '02:00:%02x:%02x:%02x:%02x' ${IP//./ })"
 
 say "reaching it from the host side (inside the sandbox's namespace)"

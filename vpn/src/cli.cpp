@@ -11,6 +11,7 @@
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/version.hpp"
+#include "cloudtwin/vpn/config_text.hpp"
 #include "cloudtwin/vpn/service.hpp"
 
 namespace cloudtwin::vpn {
@@ -29,7 +30,9 @@ constexpr const char* kUsage =
     "  revoke VM_ID              revoke VM_ID's certificate and update the CRL\n"
     "  list [--json]             certificates: issued, revoked, connected\n"
     "\n"
-    "every command takes --state-dir DIR (default /var/lib/cloudtwin/vpn)\n";
+    "every command takes --state-dir DIR (default /var/lib/cloudtwin/vpn) or\n"
+    "--network NET, short for --state-dir /var/lib/cloudtwin/vpn/NET: the directory the\n"
+    "cloudtwin-vpn@NET systemd unit runs the server from\n";
 
 struct UsageError {
   std::string message;
@@ -77,8 +80,27 @@ std::string required(const Parsed& p, const std::string& name) {
 }
 
 std::string state_dir(const Parsed& p) {
-  const auto it = p.options.find("state-dir");
-  return it == p.options.end() ? kDefaultStateDir : it->second;
+  const auto dir = p.options.find("state-dir");
+  const auto net = p.options.find("network");
+  if (net == p.options.end()) return dir == p.options.end() ? kDefaultStateDir : dir->second;
+  if (dir != p.options.end()) throw UsageError{"give --network or --state-dir, not both"};
+  // The name becomes a directory and a systemd instance name: the VM id rules fit both.
+  if (!is_valid_vm_id(net->second)) {
+    throw UsageError{"network name '" + net->second +
+                     "' must be 1-64 of [A-Za-z0-9._-], not starting with . or -"};
+  }
+  return network_state_dir(net->second);
+}
+
+// What `init` tells the operator to run: the unit when the dir is the one it serves.
+void print_start_hint(const Parsed& p, const std::string& dir, std::ostream& out) {
+  if (const auto net = p.options.find("network"); net != p.options.end()) {
+    out << "start the server: systemctl enable --now cloudtwin-vpn@" << net->second << "\n";
+    return;
+  }
+  out << "start the server: openvpn --config " << dir << "/server.conf\n"
+      << "(the cloudtwin-vpn@NET unit runs " << network_state_dir("NET")
+      << "/server.conf: use `--network NET` instead of --state-dir to get that layout)\n";
 }
 
 std::string one_vm_id(const Parsed& p, const std::string& command) {
@@ -104,8 +126,8 @@ std::string host_name() {
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 int cmd_init(const std::vector<std::string>& args, std::ostream& out) {
-  const auto p =
-      parse_args(args, {"state-dir", "network-cidr", "gateway", "bridge", "listen", "pool"});
+  const auto p = parse_args(
+      args, {"state-dir", "network", "network-cidr", "gateway", "bridge", "listen", "pool"});
   if (!p.positional.empty()) throw UsageError{"init takes no positional arguments"};
   InitOptions o;
   o.state_dir = state_dir(p);
@@ -128,11 +150,12 @@ int cmd_init(const std::vector<std::string>& args, std::ostream& out) {
   const auto outcome = init(o);
   out << (outcome == Outcome::Changed ? "initialised " : "already initialised ") << o.state_dir
       << "; server config " << o.state_dir << "/server.conf\n";
+  print_start_hint(p, o.state_dir, out);
   return 0;
 }
 
 int cmd_issue(const std::vector<std::string>& args, std::ostream& out) {
-  const auto p = parse_args(args, {"state-dir", "ip"});
+  const auto p = parse_args(args, {"state-dir", "network", "ip"});
   const auto vm_id = one_vm_id(p, "issue");
   const auto result = issue(state_dir(p), vm_id, core::Ipv4::parse(required(p, "ip")), now());
   out << result.profile_path << "\n";
@@ -140,7 +163,7 @@ int cmd_issue(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 int cmd_revoke(const std::vector<std::string>& args, std::ostream& out) {
-  const auto p = parse_args(args, {"state-dir"});
+  const auto p = parse_args(args, {"state-dir", "network"});
   const auto vm_id = one_vm_id(p, "revoke");
   const auto result = revoke(state_dir(p), vm_id, now());
   out << (result.outcome == Outcome::Changed ? "revoked " : "already revoked ") << vm_id;
@@ -150,7 +173,7 @@ int cmd_revoke(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 int cmd_list(const std::vector<std::string>& args, std::ostream& out) {
-  const auto p = parse_args(args, {"state-dir"});
+  const auto p = parse_args(args, {"state-dir", "network"});
   if (!p.positional.empty()) throw UsageError{"list takes no positional arguments"};
   const auto entries = list(state_dir(p));
   // VM ids, serials and addresses are restricted to characters JSON needs no escape for.

@@ -1,12 +1,15 @@
 #include "cloudtwin/vpn/files.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include "cloudtwin/core/error.hpp"
@@ -42,7 +45,10 @@ std::string dir_of(const std::string& path) {
 }  // namespace
 
 void write_file_atomic(const std::string& path, const std::string& content, mode_t mode) {
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  // Unique per process and per call: two threads writing one path must not share a temp.
+  static std::atomic<unsigned> counter{0};
+  const std::string temp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
   if (fd.get() < 0) io_fail("cannot create", temp, errno);
   try {
@@ -105,6 +111,27 @@ void make_dir(const std::string& path, mode_t mode) {
 
 void remove_file(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) io_fail("cannot remove", path, errno);
+}
+
+FileLock::FileLock(const std::string& path, std::chrono::milliseconds timeout) {
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) io_fail("cannot open lock file", path, errno);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) io_fail("cannot lock", path, errno);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ErrorCode::Io, "another `cloudtwin vpn` command has held the lock " + path +
+                                     " for " + std::to_string(timeout.count() / 1000) +
+                                     " s; try again when it has finished");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  fd_ = fd.release();
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last fd of the description releases the flock
 }
 
 }  // namespace cloudtwin::vpn

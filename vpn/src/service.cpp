@@ -7,6 +7,7 @@
 #include "cloudtwin/vpn/config_text.hpp"
 #include "cloudtwin/vpn/files.hpp"
 #include "cloudtwin/vpn/pki.hpp"
+#include "cloudtwin/vpn/port_probe.hpp"
 
 namespace cloudtwin::vpn {
 
@@ -128,6 +129,19 @@ Outcome init(const InitOptions& o) {
             "(this revokes every issued profile)");
   }
   make_dir(p.dir, 0700);
+  const FileLock lock(p.lock());
+  // Again under the lock: a concurrent init may have finished while this one waited.
+  if (const auto existing = read_file_if_exists(p.settings())) {
+    if (parse_settings(*existing, p.settings()) == s) return Outcome::Unchanged;
+    invalid("the VPN in " + p.dir + " was initialised with other settings meanwhile");
+  }
+  // Only on first init: once the server runs, the port is rightly taken by it.
+  if (o.check_port && udp_port_in_use(s.port)) {
+    invalid("UDP port " + std::to_string(s.port) +
+            " is already in use on this host (another OpenVPN server?); choose another with "
+            "--listen HOST:PORT, or stop what holds it (ss -ulpn 'sport = :" +
+            std::to_string(s.port) + "')");
+  }
   make_dir(p.ccd_dir(), 0755);
   make_dir(p.clients_dir(), 0700);
 
@@ -151,6 +165,9 @@ Outcome init(const InitOptions& o) {
 
   ServerConfig config;
   config.state_dir = p.dir;
+  // One tap per server: two VPNs on one host (cloudtwin-vpn@NET for two networks) need
+  // distinct UDP ports anyway, so the port names the tap ("tap-ct1194", at most 11 chars).
+  config.tap_device = tap_device_for_port(s.port);
   config.port = s.port;
   config.gateway = s.gateway;
   config.netmask = s.network.netmask();
@@ -174,6 +191,8 @@ IssueResult issue(const std::string& state_dir, const std::string& vm_id, const 
     invalid("address " + ip.to_string() + " is in the VPN's dynamic pool " +
             s.pool_start.to_string() + "-" + s.pool_end.to_string());
   }
+  // Check and commit under one lock: two concurrent issues cannot both take an address.
+  const FileLock lock(p.lock());
   auto index = load_index(p);
   for (const auto& e : index) {
     if (e.state != CertState::Issued) continue;
@@ -211,25 +230,30 @@ IssueResult issue(const std::string& state_dir, const std::string& vm_id, const 
 RevokeResult revoke(const std::string& state_dir, const std::string& vm_id, std::int64_t now) {
   const StatePaths p{state_dir};
   load_settings(p);
-  auto index = load_index(p);
-  bool known = false;
   bool changed = false;
-  for (auto& e : index) {
-    if (e.vm_id != vm_id) continue;
-    known = true;
-    if (e.state == CertState::Issued) {
-      e.state = CertState::Revoked;
-      e.revoked_at = now;
-      changed = true;
+  {
+    const FileLock lock(p.lock());
+    auto index = load_index(p);
+    bool known = false;
+    for (auto& e : index) {
+      if (e.vm_id != vm_id) continue;
+      known = true;
+      if (e.state == CertState::Issued) {
+        e.state = CertState::Revoked;
+        e.revoked_at = now;
+        changed = true;
+      }
     }
-  }
-  if (!known) throw Error(ErrorCode::NotFound, "VM " + vm_id + " has no VPN profile in " + p.dir);
-  if (changed) {
-    write_crl(p, load_ca(p), index, now);  // first: the CRL is what refuses the client
-    write_file_atomic(p.index(), render_index(index), kPublic);
-  }
-  remove_file(p.ccd_file(vm_id));
-  remove_file(p.profile(vm_id));
+    if (!known) {
+      throw Error(ErrorCode::NotFound, "VM " + vm_id + " has no VPN profile in " + p.dir);
+    }
+    if (changed) {
+      write_crl(p, load_ca(p), index, now);  // first: the CRL is what refuses the client
+      write_file_atomic(p.index(), render_index(index), kPublic);
+    }
+    remove_file(p.ccd_file(vm_id));
+    remove_file(p.profile(vm_id));
+  }  // the management round trip below may take seconds: not under the lock
   // After the CRL: the dropped client reconnects at once and must meet the new CRL.
   const auto session = kill_client(p.management_socket(), vm_id);
   return {changed ? Outcome::Changed : Outcome::Unchanged, session};

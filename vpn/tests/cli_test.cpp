@@ -39,6 +39,11 @@ TEST(VpnCli, Table) {
        1,
        "",
        "cloudtwin vpn: CIDR"},
+      {{"list", "--network", "default", "--state-dir", "/tmp/x"},
+       2,
+       "",
+       "give --network or --state-dir, not both"},
+      {{"list", "--network", "../etc"}, 2, "", "network name '../etc' must be"},
   });
 }
 
@@ -49,7 +54,9 @@ TEST(VpnCli, InitIssueListRevoke) {
       {{"init", "--network-cidr", "10.9.0.0/24", "--gateway", "10.9.0.1", "--bridge", "br0",
         "--listen", "vpn.example.org:1195", sd},
        0,
-       "initialised " + dir.path(),
+       "initialised " + dir.path() + "; server config " + dir.path() +
+           "/server.conf\nstart the server: openvpn --config " + dir.path() +
+           "/server.conf\n(the cloudtwin-vpn@NET unit runs /var/lib/cloudtwin/vpn/NET/server.conf",
        ""},
       {{"init", "--network-cidr", "10.9.0.0/24", "--gateway", "10.9.0.1", "--bridge", "br0",
         "--listen", "vpn.example.org:1195", sd},

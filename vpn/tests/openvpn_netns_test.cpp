@@ -6,6 +6,7 @@
 // All traffic stays inside these namespaces; they and the processes are removed by RAII.
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -155,6 +156,22 @@ std::string with_foreign_cert(const std::string& profile) {
   return text;
 }
 
+// `profile` with its <cert> and <key> replaced by a certificate of the same CA (read from
+// the state dir) that expired yesterday.
+std::string with_expired_cert(const std::string& profile, const std::string& state) {
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  const CertAndKey ca{read_file(state + "/ca.crt"), read_file(state + "/ca.key"), ""};
+  const auto expired = make_client_cert(ca, "vm-expired", {now - 3 * 86400, 2});
+  auto text = profile;
+  const auto swap = [&](const std::string& tag, const std::string& body) {
+    const auto old = test::inline_block(text, tag);
+    text.replace(text.find(old), old.size(), body);
+  };
+  swap("cert", expired.cert_pem);
+  swap("key", expired.key_pem);
+  return text;
+}
+
 class OpenVpnNetns : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -193,6 +210,24 @@ class OpenVpnNetns : public ::testing::Test {
     return out.str();
   }
 
+  // run_cli in a child that has joined `ns`'s network namespace; its stderr goes to `log`.
+  static int cli_in(const Netns& ns, const std::vector<std::string>& args, const std::string& log) {
+    const pid_t pid = ::fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      const int fd = ::open(("/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) ::_exit(99);
+      std::ostringstream out, err;
+      const int rc = run_cli(args, out, err);
+      write_file_atomic(log, out.str() + err.str(), 0644);
+      ::_exit(rc);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
   static bool ping_once(const Netns& from, const std::string& to) {
     return run(from.exec({"busybox", "ping", "-c", "1", "-W", "1", to})) == 0;
   }
@@ -205,7 +240,7 @@ class OpenVpnNetns : public ::testing::Test {
   }
   std::string logs() const {
     std::string text;
-    for (const auto* name : {"server.log", "client.log", "foreign.log"}) {
+    for (const auto* name : {"server.log", "client.log", "foreign.log", "expired.log"}) {
       text += std::string("==== ") + name + "\n" + log(name);
     }
     return text;
@@ -243,6 +278,17 @@ TEST_F(OpenVpnNetns, RemoteVmJoinsLanAndRevokedVmIsCutAndRefused) {
     EXPECT_EQ(count(log("foreign.log"), kDone), 0) << logs();
   }
 
+  // A certificate of the right CA that has expired fails verification too.
+  {
+    const auto expired = dir.path() + "/expired.ovpn";
+    write_file_atomic(expired, with_expired_cert(read_file(profile), state), 0600);
+    Process client(remote->exec({"openvpn", "--config", expired}), dir.path() + "/expired.log");
+    EXPECT_TRUE(wait_until(
+        [&] { return count(log("server.log"), "error=certificate has expired") > 0; }, 15s))
+        << logs();
+    EXPECT_EQ(count(log("expired.log"), kDone), 0) << logs();
+  }
+
   Process client(remote->exec({"openvpn", "--config", profile}), dir.path() + "/client.log");
   ASSERT_TRUE(wait_until([&] { return count(log("client.log"), kDone) == 1; }, 15s)) << logs();
   EXPECT_TRUE(ping(*remote, "192.168.77.1")) << "remote -> LAN gateway\n" << logs();
@@ -264,6 +310,45 @@ TEST_F(OpenVpnNetns, RemoteVmJoinsLanAndRevokedVmIsCutAndRefused) {
       << logs();
   EXPECT_TRUE(wait_until([&] { return !ping_once(*remote, "192.168.77.1"); }, 5s)) << logs();
   EXPECT_EQ(count(log("client.log"), kDone), 1) << logs();
+}
+
+// A second server on the same port: `vpn init` refuses the port up front (in the namespace
+// the CLI runs in), and openvpn itself, started anyway, exits naming the port.
+TEST_F(OpenVpnNetns, PortAlreadyInUse) {
+  cli({"init", "--network-cidr", "192.168.77.0/24", "--gateway", "192.168.77.1", "--bridge", "br0",
+       "--listen", "198.51.100.1:1194"});
+  Process server(host->exec({"openvpn", "--config", state + "/server.conf"}),
+                 dir.path() + "/server.log");
+  ASSERT_TRUE(wait_until([&] { return count(log("server.log"), kDone) == 1; }, 10s)) << logs();
+
+  // init for a second VPN on the taken port, run inside the host namespace.
+  const auto second = dir.path() + "/vpn2";
+  const int rc = cli_in(*host,
+                        {"init", "--network-cidr", "192.168.78.0/24", "--gateway", "192.168.78.1",
+                         "--bridge", "br1", "--listen", "198.51.100.1:1194", "--state-dir", second},
+                        dir.path() + "/init2.log");
+  EXPECT_EQ(rc, 1) << log("init2.log");
+  EXPECT_NE(log("init2.log").find("UDP port 1194 is already in use on this host"),
+            std::string::npos)
+      << log("init2.log");
+  EXPECT_FALSE(file_exists(second + "/settings"));
+
+  // A second server on the same port (its own tap and management socket, as a second
+  // network's would have): openvpn exits and says why.
+  auto conf = read_file(state + "/server.conf");
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"dev tap-ct1194", "dev tap-second"},
+        {"management.sock", "management2.sock"},
+        {"openvpn-status.log", "openvpn-status2.log"}}) {
+    ASSERT_NE(conf.find(from), std::string::npos) << from;
+    conf.replace(conf.find(from), from.size(), to);
+  }
+  write_file_atomic(dir.path() + "/server2.conf", conf, 0644);
+  const int second_rc = run(host->exec({"openvpn", "--config", dir.path() + "/server2.conf"}),
+                            dir.path() + "/server2.log");
+  EXPECT_NE(second_rc, 0);
+  EXPECT_NE(log("server2.log").find("Address already in use"), std::string::npos)
+      << log("server2.log");
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "cloudtwin/vpn/service.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <ctime>
@@ -66,6 +70,7 @@ TEST_F(VpnService, InitWritesStateWithModes) {
             std::string::npos)
       << conf;
   EXPECT_NE(conf.find("crl-verify " + path("crl.pem") + "\n"), std::string::npos);
+  EXPECT_NE(conf.find("port 1194\ndev tap-ct1194\n"), std::string::npos) << conf;
   EXPECT_NE(read_file(path("bridge-up.sh")).find("master 'virbr0' up"), std::string::npos);
 }
 
@@ -115,6 +120,79 @@ TEST(VpnServiceInit, RejectsBadOptions) {
     }
   }
   EXPECT_FALSE(file_exists(dir.path() + "/settings"));
+}
+
+// A UDP socket bound to the wildcard address on an ephemeral port, closed on destruction.
+class UdpHolder {
+ public:
+  UdpHolder() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot bind a UDP socket");
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  UdpHolder(const UdpHolder&) = delete;
+  UdpHolder& operator=(const UdpHolder&) = delete;
+  ~UdpHolder() { ::close(fd_); }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+TEST(VpnServiceInit, PortAlreadyInUseIsAClearError) {
+  test::TempDir dir;
+  const UdpHolder taken;
+  InitOptions o;
+  o.state_dir = dir.path() + "/vpn";
+  o.network = core::Ipv4Cidr::parse("10.0.0.0/24");
+  o.gateway = Ipv4::parse("10.0.0.1");
+  o.bridge = "br0";
+  o.remote_host = "vpn.example.org";
+  o.port = taken.port();
+  try {
+    init(o);
+    FAIL() << "no error for a port in use";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    const auto port = std::to_string(taken.port());
+    EXPECT_NE(std::string(e.what()).find("UDP port " + port + " is already in use on this host"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--listen HOST:PORT"), std::string::npos);
+  }
+  EXPECT_FALSE(file_exists(o.state_dir + "/settings"));
+  EXPECT_FALSE(file_exists(o.state_dir + "/ca.key"));
+}
+
+TEST(VpnServiceInit, PortCheckOnlyOnFirstInit) {
+  // Once initialised, the port is rightly held by the running server: re-init is a no-op.
+  test::TempDir dir;
+  std::uint16_t port = 0;
+  {
+    const UdpHolder probe;  // an ephemeral port free a moment ago
+    port = probe.port();
+  }
+  InitOptions o;
+  o.state_dir = dir.path() + "/vpn";
+  o.network = core::Ipv4Cidr::parse("10.0.0.0/24");
+  o.gateway = Ipv4::parse("10.0.0.1");
+  o.bridge = "br0";
+  o.remote_host = "vpn.example.org";
+  o.port = port;
+  ASSERT_EQ(init(o), Outcome::Changed);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(init(o), Outcome::Unchanged);
+  ::close(fd);
 }
 
 TEST_F(VpnService, IssueWritesVerifiableProfile) {

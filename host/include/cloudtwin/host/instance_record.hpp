@@ -1,7 +1,8 @@
 #pragma once
 // The instance record: one JSON document per VM, stored in the domain's <metadata> under
-// the cloudtwin namespace. cloudtwin-metadata serves EC2 metadata from it; `vm delete`
-// finds from it what to release.
+// the cloudtwin namespace, in the format cloudtwin-metadata serves EC2 metadata from
+// (docs/instance-record.md; struct and JSON in cloudtwin_instance_record). What only the
+// host needs (`vm delete`, image use, leases) rides along under "x-cloudtwin-host".
 
 #include <string>
 #include <string_view>
@@ -9,13 +10,37 @@
 #include <vector>
 
 #include "cloudtwin/core/mac_ip.hpp"
+#include "cloudtwin/metadata/instance.hpp"
+#include "cloudtwin/metadata/instance_element.hpp"
 
 namespace cloudtwin::host {
 
-inline constexpr const char* kRecordNamespace = "https://cloudtwin.example.invalid/instance/1";
-inline constexpr const char* kRecordPrefix = "cloudtwin";
-inline constexpr const char* kRecordElement = "instance";
+using metadata::kRecordNamespace;
+inline constexpr const char* kHostExtension = "x-cloudtwin-host";
 
+// Host-side facts of one NIC, matched to the EC2 NIC by MAC.
+struct HostNic {
+  core::Mac mac;
+  std::string network;  // libvirt network name
+  core::Ipv4 gateway;
+  auto operator<=>(const HostNic&) const = default;
+};
+
+// "x-cloudtwin-host": bookkeeping the metadata server ignores.
+struct HostRecord {
+  std::string name;  // libvirt domain name
+  std::vector<HostNic> nics;
+  std::string context_iso;            // host path of the context CD
+  std::vector<std::string> overlays;  // host paths of disks this VM owns
+  std::vector<std::string> images;    // names of the base images its disks use
+  std::string cidata_iso;             // NoCloud seed CD, empty when none
+  std::string console_log;            // serial console log file, empty when none
+  bool console_log_owned = false;     // the log is in the instance dir: delete removes it
+  bool vpn = false;                   // a VPN profile was issued (CN = instance-id)
+  bool operator==(const HostRecord&) const = default;
+};
+
+// One NIC as the host uses it: the EC2 NIC joined with its HostNic.
 struct NicRecord {
   core::Mac mac;
   core::Ipv4 ip;
@@ -26,37 +51,23 @@ struct NicRecord {
   auto operator<=>(const NicRecord&) const = default;
 };
 
-struct PublicKey {
-  std::string name;
-  std::string key;
-  auto operator<=>(const PublicKey&) const = default;
-};
-
 struct InstanceRecord {
-  std::string instance_id;  // i-0123456789abcdef0
-  std::string name;         // libvirt domain name
-  std::string ami_id;
-  std::string instance_type;
-  std::string hostname;
-  std::vector<NicRecord> nics;
-  std::vector<PublicKey> public_keys;
-  std::string user_data;              // base64, may be empty
-  std::string context_iso;            // host path of the context CD
-  std::vector<std::string> overlays;  // host paths of disks this VM owns
-  std::vector<std::string> images;    // names of the base images its disks use
-  std::string cidata_iso;             // NoCloud seed CD, empty when none
-  std::string console_log;            // serial console log file, empty when none
-  bool console_log_owned = false;     // the log is in the instance dir: delete removes it
-  bool vpn = false;                   // a VPN profile was issued (CN = instance_id)
+  metadata::Instance ec2;  // extensions never hold kHostExtension: that is `host`
+  HostRecord host;
+
+  const std::string& instance_id() const { return ec2.instance_id; }
+  const std::string& name() const { return host.name; }
+  // EC2 NICs with a first local-ipv4 and a subnet block, joined with `host.nics`.
+  std::vector<NicRecord> nics() const;
   bool operator==(const InstanceRecord&) const = default;
 };
 
 // A JSON string literal (quotes included) with \" \\ and control characters escaped.
 std::string json_quote(std::string_view text);
 
-// Compact JSON, keys in a fixed order (see the report / docs for the field list).
+// The record's JSON (metadata::instance_to_json with x-cloudtwin-host added).
 std::string record_to_json(const InstanceRecord& record);
-// Throws Error(InvalidArgument) for JSON that is not a record.
+// Throws Error(InvalidArgument) for JSON that is not a valid record.
 InstanceRecord record_from_json(std::string_view json);
 
 // <cloudtwin:instance xmlns:cloudtwin="...">{escaped json}</cloudtwin:instance>

@@ -84,6 +84,15 @@ struct Ec2Spec {
   std::string instance_type;
   std::string elastic_ip;
   std::string authorized_ports;
+  std::string availability_zone;                          // AVAILABILITYZONE
+  std::vector<std::string> security_groups;               // SECURITYGROUPS = "a,b"
+  std::vector<std::pair<std::string, std::string>> tags;  // TAGS = "Name=web,Env=dev"
+  // Instance metadata options, named as in AWS's --metadata-options; empty/0: not set,
+  // cloudtwin-metadata's [imds] defaults apply.
+  std::string http_tokens;              // HTTP_TOKENS = optional | required
+  std::string http_endpoint;            // HTTP_ENDPOINT = enabled | disabled
+  int http_put_response_hop_limit = 0;  // HTTP_PUT_RESPONSE_HOP_LIMIT = 1..64
+  std::string instance_metadata_tags;   // INSTANCE_METADATA_TAGS = enabled | disabled
   auto operator<=>(const Ec2Spec&) const = default;
 };
 

@@ -11,9 +11,11 @@ namespace cloudtwin::metadata {
 struct CliOptions {
   bool help = false;
   bool version = false;
-  std::optional<std::string> config_file;  // --config; default file used only if it exists
-  std::vector<ListenSpec> listen;          // --listen, repeatable; replaces the config's list
-  std::optional<std::string> instances_dir;
+  std::optional<std::string> config_file;    // --config; default file used only if it exists
+  std::vector<ListenSpec> listen;            // --listen, repeatable; replaces the config's list
+  std::optional<std::string> instances_dir;  // --records DIR (alias --instances)
+  std::optional<std::string> libvirt_uri;    // --libvirt URI
+  std::optional<std::string> ctl_socket;     // --ctl-socket PATH
   std::optional<std::string> identity_key;
   std::optional<std::string> identity_cert;
   bool access_log = false;

@@ -14,7 +14,11 @@ inline constexpr const char* kDefaultConfigFile = "/etc/cloudtwin/metadata.conf"
 
 struct Config {
   std::vector<ListenSpec> listen = {{"169.254.169.254", 80, ""}, {"fd00:ec2::254", 80, ""}};
-  std::string instances_dir = "/var/lib/cloudtwin/instances";
+  // Where records come from: a directory when instances_dir is set (--records, [server]
+  // instances_dir), else libvirt at libvirt_uri (--libvirt, [server] libvirt_uri).
+  std::string instances_dir;
+  std::string libvirt_uri = "qemu:///system";
+  std::string ctl_socket = "/run/cloudtwin/metadata.sock";  // [server] ctl_socket; "" = none
   std::string identity_key = "/var/lib/cloudtwin/metadata/identity.key";
   std::string identity_cert = "/var/lib/cloudtwin/metadata/identity.crt";
   bool access_log = false;
@@ -27,11 +31,10 @@ struct Config {
 };
 
 // Applies "[section] key = value" lines ('#' and ';' start comments). Known keys:
-// [server] listen (space-separated ListenSpecs), instances_dir, access_log, threads,
-// neighbor_check; [identity] key, cert; [imds] token_ttl_max, default_hop_limit,
-// allow_imdsv1; [limits] requests_per_second, burst, connections_per_vm. Keys this
-// build does not use yet (libvirt_uri) are accepted; unknown keys come back as
-// warnings "source:line: ...".
+// [server] listen (space-separated ListenSpecs), instances_dir, libvirt_uri, ctl_socket,
+// access_log, threads, neighbor_check; [identity] key, cert; [imds] token_ttl_max,
+// default_hop_limit, allow_imdsv1; [limits] requests_per_second, burst,
+// connections_per_vm. Unknown keys come back as warnings "source:line: ...".
 // Throws Error(InvalidArgument) with source:line for a malformed line or value.
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source);

@@ -1,7 +1,8 @@
 #pragma once
 // The instance record: everything the metadata service knows about one VM.
-// Format (one JSON object per VM, documented in metadata-server/README.md): keys are
-// named after the EC2 metadata paths they feed. Parsing is pure (Poco::JSON, no files).
+// Format (one JSON object per VM, documented in docs/instance-record.md): keys are
+// named after the EC2 metadata paths they feed. The host CLI writes it into each libvirt
+// domain's <metadata>; this server reads it. Pure (Poco::JSON, no files).
 
 #include <cstdint>
 #include <map>
@@ -20,6 +21,18 @@ struct MetadataOptions {
   HttpEndpoint http_endpoint = HttpEndpoint::Enabled;
   int hop_limit = 1;                   // IP TTL of token PUT replies, 1-64
   bool instance_metadata_tags = true;  // tags/instance/* served
+  bool operator==(const MetadataOptions&) const = default;
+};
+
+// metadata-options as a record writes them: keys left out take the server's [imds]
+// defaults, so the record keeps "unset" apart from "set to the default".
+struct MetadataOptionsRecord {
+  std::optional<HttpTokens> http_tokens;
+  std::optional<HttpEndpoint> http_endpoint;
+  std::optional<int> hop_limit;
+  std::optional<bool> instance_metadata_tags;
+  MetadataOptions resolve(const MetadataOptions& defaults) const;
+  bool operator==(const MetadataOptionsRecord&) const = default;
 };
 
 struct NetworkInterface {
@@ -40,11 +53,13 @@ struct NetworkInterface {
   std::vector<std::string> vpc_ipv6_cidr_blocks;
   std::vector<std::string> security_groups;
   std::vector<std::string> security_group_ids;
+  bool operator==(const NetworkInterface&) const = default;
 };
 
 struct PublicKey {
   std::string name;
   std::string openssh_key;
+  bool operator==(const PublicKey&) const = default;
 };
 
 // The role's temporary credentials. Secret: never logged, never in an error message.
@@ -54,6 +69,7 @@ struct IamCredentials {
   std::string token;
   std::string expiration;
   std::string last_updated;
+  bool operator==(const IamCredentials&) const = default;
 };
 
 struct Iam {
@@ -62,6 +78,7 @@ struct Iam {
   std::string instance_profile_id;
   std::string last_updated;
   std::optional<IamCredentials> credentials;
+  bool operator==(const Iam&) const = default;
 };
 
 struct Instance {
@@ -95,16 +112,21 @@ struct Instance {
   std::optional<std::string> user_data;      // raw bytes
   std::map<std::string, std::string> tags;
   std::optional<Iam> iam;
-  MetadataOptions options;
+  MetadataOptionsRecord options_record;  // as written in the record
+  MetadataOptions options;               // effective: options_record over the defaults
   // Who is served this record: the listener (host bridge / device name, empty = any)
   // and the source addresses (default: every NIC's local-ipv4s and ipv6s).
   std::string network;
   std::vector<std::string> serve_to;
+  // Top-level "x-..." keys, kept as compact JSON text: never served, written back as-is
+  // (the host CLI keeps its bookkeeping under "x-cloudtwin-host").
+  std::map<std::string, std::string> extensions;
 
   // The primary NIC (device-number 0, else the first), or nullptr.
   const NetworkInterface* primary_interface() const noexcept;
   // Source addresses the record answers: serve_to if set, else the NICs' addresses.
   std::vector<std::string> caller_addresses() const;
+  bool operator==(const Instance&) const = default;
 };
 
 // Parses and validates one record. `source` names the input in error messages
@@ -113,5 +135,12 @@ struct Instance {
 // Throws Error(InvalidArgument) saying which key is wrong.
 Instance parse_instance_json(std::string_view json, const std::string& source,
                              const MetadataOptions& defaults = {});
+
+// The record as compact JSON (keys in a fixed order, x- keys last), such that
+// parse_instance_json(instance_to_json(i)) == i for every parsed record: keys holding
+// what parsing would derive anyway (region from the zone, local-ipv4 from the primary
+// NIC, default strings) are left out; user-data is written as user-data-base64;
+// metadata-options come from options_record (what was set), not from options.
+std::string instance_to_json(const Instance& instance);
 
 }  // namespace cloudtwin::metadata

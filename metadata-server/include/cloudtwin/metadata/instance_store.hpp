@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "cloudtwin/metadata/tree.hpp"
@@ -25,6 +26,8 @@ class InstanceStore {
   // caller's source address in canonical text form. Null when nobody is served there.
   virtual std::shared_ptr<const ServedInstance> find(std::string_view listener,
                                                      std::string_view address) = 0;
+  // Every record served now (for `ctl list` and name lookups), by instance-id.
+  virtual std::vector<std::shared_ptr<const ServedInstance>> all() const { return {}; }
 };
 
 // Index of served records by (network, address). A record with an empty `network`
@@ -37,8 +40,10 @@ class InstanceIndex {
   std::shared_ptr<const ServedInstance> find(std::string_view listener,
                                              std::string_view address) const;
   std::size_t size() const noexcept { return count_; }
+  const std::vector<std::shared_ptr<const ServedInstance>>& all() const noexcept { return all_; }
 
  private:
+  std::vector<std::shared_ptr<const ServedInstance>> all_;  // accepted, sorted by instance-id
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const ServedInstance>, std::less<>>
       by_key_;
   std::size_t count_ = 0;
@@ -59,8 +64,13 @@ class DirectoryInstanceStore : public InstanceStore {
 
   std::shared_ptr<const ServedInstance> find(std::string_view listener,
                                              std::string_view address) override;
+  ~DirectoryInstanceStore() override;
   void reload();  // rescan now
   std::size_t size() const;
+  std::vector<std::shared_ptr<const ServedInstance>> all() const override;
+  // Rescans on a thread of its own whenever a file in the directory is written, renamed
+  // or removed (inotify; falls back to once a second when inotify is unavailable).
+  void watch();
 
  private:
   struct FileState {
@@ -81,6 +91,8 @@ class DirectoryInstanceStore : public InstanceStore {
   bool scanned_ = false;
   std::map<std::string, FileState> files_;
   std::shared_ptr<const InstanceIndex> index_;
+  int stop_fd_ = -1;  // eventfd that ends the watcher
+  std::thread watcher_;
 };
 
 }  // namespace cloudtwin::metadata

@@ -90,17 +90,33 @@ class MetadataTree {
   std::unordered_map<std::string, std::string> listing_overrides_;
 };
 
+// Interruption notices posted with `cloudtwin-metadata ctl` (not part of the record):
+// preformatted JSON / text, empty = not posted, so the tree shows the path only when set.
+struct Notices {
+  std::string spot_instance_action;          // meta-data/spot/instance-action
+  std::string spot_termination_time;         // meta-data/spot/termination-time
+  std::string maintenance_scheduled = "[]";  // meta-data/events/maintenance/scheduled
+  std::string maintenance_history = "[]";    // meta-data/events/maintenance/history
+  std::string rebalance;                     // meta-data/events/recommendations/rebalance
+  std::string lifecycle_state;               // meta-data/autoscaling/target-lifecycle-state
+  bool operator==(const Notices&) const = default;
+};
+
 // What the server keeps per record: the record and its tree.
 struct ServedInstance {
   Instance instance;
   MetadataTree tree;
+  std::string name;  // where it came from: libvirt domain name or file stem (for `ctl`)
 };
 
 // Builds the full tree (meta-data/, dynamic/, user-data). `signer` may be null: the
 // identity document is then served without signatures. Otherwise the signatures are
 // made on first request, so `signer` must outlive the tree.
-MetadataTree build_tree(const Instance& instance, const IdentitySigner* signer);
+MetadataTree build_tree(const Instance& instance, const IdentitySigner* signer,
+                        const Notices& notices = {});
 
-std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer);
+std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer,
+                                                  std::string name = {},
+                                                  const Notices& notices = {});
 
 }  // namespace cloudtwin::metadata

@@ -17,9 +17,9 @@ inline constexpr std::string_view kDataCiphers = "AES-256-GCM:CHACHA20-POLY1305"
 inline constexpr std::string_view kServerName = "cloudtwin-vpn";  // server cert CN
 
 struct ServerConfig {
-  std::string state_dir;  // absolute; every path below lives in it
-  std::string tap_device = "tap-cloudtwin";
-  std::string bind_address;  // empty: all addresses
+  std::string state_dir;                     // absolute; every path below lives in it
+  std::string tap_device = "tap-cloudtwin";  // init uses tap_device_for_port()
+  std::string bind_address;                  // empty: all addresses
   std::uint16_t port = 1194;
   core::Ipv4 gateway;  // the LAN bridge's address
   core::Ipv4 netmask;
@@ -53,6 +53,7 @@ struct StatePaths {
   std::string management_socket() const { return dir + "/management.sock"; }
   std::string settings() const { return dir + "/settings"; }
   std::string index() const { return dir + "/index.txt"; }
+  std::string lock() const { return dir + "/index.lock"; }  // see FileLock
   std::string ccd_dir() const { return dir + "/ccd"; }
   std::string clients_dir() const { return dir + "/clients"; }
   std::string ccd_file(const std::string& vm_id) const { return ccd_dir() + "/" + vm_id; }
@@ -60,6 +61,11 @@ struct StatePaths {
     return clients_dir() + "/" + vm_id + ".ovpn";
   }
 };
+
+// The server's tap device name for a UDP port: unique per server on a host.
+inline std::string tap_device_for_port(std::uint16_t port) {
+  return "tap-ct" + std::to_string(port);
+}
 
 std::string render_server_config(const ServerConfig& config);
 // The `up` script: puts the tap into the bridge. OpenVPN exports the device as $dev.

@@ -16,6 +16,11 @@
 namespace cloudtwin::vpn {
 
 inline constexpr const char* kDefaultStateDir = "/var/lib/cloudtwin/vpn";
+// One VPN per libvirt network: the layout the cloudtwin-vpn@NET unit runs
+// (`--config /var/lib/cloudtwin/vpn/NET/server.conf`).
+inline std::string network_state_dir(const std::string& network) {
+  return std::string(kDefaultStateDir) + "/" + network;
+}
 inline constexpr int kCaDays = 3650;
 inline constexpr int kLeafDays = 1825;
 // OpenVPN refuses every client once the CRL's nextUpdate passes; it is re-signed on each
@@ -31,12 +36,18 @@ struct InitOptions {
   std::uint16_t port = 1194;
   std::optional<std::pair<core::Ipv4, core::Ipv4>> pool;  // default: default_pool()
   std::int64_t now = 0;
+  // Refuse a first init when the UDP port is already taken in this network namespace.
+  bool check_port = true;
 };
 
 enum class Outcome { Changed, Unchanged };
 
 // Creates the CA, server certificate, tls-crypt key, empty CRL, server.conf and its up
-// script. Throws Error(InvalidArgument) if the dir holds different settings.
+// script. Throws Error(InvalidArgument) if the dir holds different settings, or (first
+// init only) if the UDP port is already in use.
+// init, issue and revoke hold the state dir's FileLock (StatePaths::lock()) while they
+// read and rewrite its files, so concurrent commands never corrupt index.txt or hand one
+// address to two VMs.
 Outcome init(const InitOptions& options);
 
 struct IssueResult {

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Driver of bench/agent_bench.sh: runs inside the vm namespace (see there).
+
+Times cloudtwin-agent's `local` + `final` and a fresh cloud-init interpreter doing its
+Ec2 crawl and user-data processing, RUNS times each, and prints medians, the ratio and
+the agent's peak RSS. Exits 1 when a run did not do its work (wrong output), so a broken
+agent or server never shows up as a fast one.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+# cloud-init's side, in its own fresh interpreter: the comparable part of its boot.
+CLOUDINIT = r"""
+import json, logging, sys, tempfile
+logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+from cloudinit import distros, helpers
+from cloudinit.sources import DataSourceEc2 as ec2
+url = sys.argv[1]
+with tempfile.TemporaryDirectory() as tmp:
+    paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp})
+    distro = distros.fetch("debian")("debian", {}, paths)
+    sys_cfg = {"datasource": {"Ec2": {"metadata_urls": [url], "max_wait": 10, "timeout": 2}}}
+    ds = ec2.DataSourceEc2(sys_cfg, distro, paths)
+    ds._cloud_name = ec2.CloudNames.AWS  # IMDSv2 tokens, as on EC2 (DMI says so there)
+    ok = ds.get_data()
+    parts = [p.get_content_type() for p in ds.get_userdata().walk()] if ok else []
+    print(json.dumps({"ok": bool(ok), "instance-id": ds.get_instance_id() if ok else None,
+                      "keys": len(ds.get_public_ssh_keys()) if ok else 0,
+                      "network": bool(ds.network_config) if ok else False,
+                      "parts": parts, "token": bool(getattr(ds, "_api_token", None))}))
+"""
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True)
+
+
+def reset_network():
+    """The vm namespace as at boot: eth0 down, no address, no route."""
+    ip("link", "set", "eth0", "down")
+    ip("addr", "flush", "dev", "eth0")
+    ip("route", "flush", "table", "main", "dev", "eth0")
+    # The kernel's link watcher handles a link's events at most once a second: bringing
+    # eth0 up within a second of taking it down keeps it "not running" (first packets
+    # dropped, the first connect waits ~1 s for an ARP retry). At boot a NIC comes up
+    # once, so wait that second out here, outside the timed part.
+    time.sleep(1.1)
+
+
+def fresh_root(template, work, n):
+    root = os.path.join(work, "root-%03d" % n)
+    shutil.copytree(template, root)
+    return root
+
+
+def timed(argv):
+    """(wall seconds, exit status, stdout+stderr)."""
+    start = time.perf_counter()
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return time.perf_counter() - start, p.returncode, p.stdout
+
+
+def peak_rss_kib(argv):
+    """GNU time's maximum resident set size of argv. Not getrusage of our own child:
+    a child of this Python process inherits Python's high-water mark across exec."""
+    if not os.access("/usr/bin/time", os.X_OK):
+        return None
+    p = subprocess.run(["/usr/bin/time", "-f", "RSS %M", *argv], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    lines = [l for l in p.stderr.splitlines() if l.startswith("RSS ")]
+    return int(lines[-1].split()[1]) if lines else None
+
+
+def agent_argv(agent, stage, root, url):
+    return [agent, stage, "--root", root, "--datasources", "ec2", "--metadata-url", url]
+
+
+def check_agent(out_local, out_final, root, rc_local, rc_final):
+    problems = []
+    if rc_local != 0 or rc_final != 0:
+        problems.append("exit %d/%d" % (rc_local, rc_final))
+    if "addr add 192.168.122.10/24 dev eth0" not in out_local:
+        problems.append("local did not configure eth0 from the MAC")
+    for want in ("cloudtwin-agent local: ec2", "cloudtwin-agent final: ec2"):
+        if want not in out_local + out_final:
+            problems.append("no '%s' summary" % want)
+    keys = os.path.join(root, "root/.ssh/authorized_keys")
+    if not os.path.exists(keys) or "bench" not in open(keys).read():
+        problems.append("no authorized_keys")
+    status = json.load(open(os.path.join(root, "var/lib/cloudtwin-agent/status.json")))
+    parts = status["stages"]["final"].get("user_data_parts") or status["stages"]["final"].get("parts")
+    if not parts or any(p.get("exit_code") != 0 for p in parts):
+        problems.append("user-data script did not run with exit 0: %r" % parts)
+    return problems
+
+
+def main():
+    a = argparse.ArgumentParser()
+    a.add_argument("--agent", required=True)
+    a.add_argument("--runs", type=int, default=20)
+    a.add_argument("--template", required=True)
+    a.add_argument("--work", required=True)
+    a.add_argument("--url", required=True)
+    a.add_argument("--user-data", required=True)
+    o = a.parse_args()
+    os.makedirs(o.work, exist_ok=True)
+    ci_argv = ["/usr/bin/python3", "-c", CLOUDINIT, o.url]
+
+    agent_t, local_t, final_t, ci_t = [], [], [], []
+    for n in range(o.runs):
+        reset_network()
+        root = fresh_root(o.template, o.work, n)
+        tl, rl, ol = timed(agent_argv(o.agent, "local", root, o.url))
+        tf, rf, of = timed(agent_argv(o.agent, "final", root, o.url))
+        problems = check_agent(ol, of, root, rl, rf)
+        if problems:
+            print("agent run %d wrong: %s\n--- local\n%s--- final\n%s" % (n, problems, ol, of))
+            return 1
+        tc, rc, oc = timed(ci_argv)
+        try:
+            got = json.loads(oc.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            got = {}
+        if rc != 0 or not got.get("ok") or not got.get("token") or got.get("keys") != 1:
+            print("cloud-init run %d wrong (exit %d):\n%s" % (n, rc, oc))
+            return 1
+        local_t.append(tl)
+        final_t.append(tf)
+        agent_t.append(tl + tf)
+        ci_t.append(tc)
+        if n == 0:
+            print("first agent run:\n" + ol + of, end="")
+            print("cloud-init read: " + json.dumps(got))
+
+    # Peak RSS of each stage in a run of its own (fresh network and root, as above).
+    reset_network()
+    root = fresh_root(o.template, o.work, o.runs)
+    rss_local = peak_rss_kib(agent_argv(o.agent, "local", root, o.url))
+    rss_final = peak_rss_kib(agent_argv(o.agent, "final", root, o.url))
+    rss_ci = peak_rss_kib(ci_argv)
+
+    med = statistics.median
+    ms = lambda s: "%.2f ms" % (s * 1000)
+    print("\nruns: %d (median wall time; min / max in brackets)" % o.runs)
+    print("%-44s %10s  [%s / %s]" % ("cloudtwin-agent local + final", ms(med(agent_t)),
+                                     ms(min(agent_t)), ms(max(agent_t))))
+    print("%-44s %10s" % ("  local (MAC fallback, EC2 crawl, network)", ms(med(local_t))))
+    print("%-44s %10s" % ("  final (hostname, keys, user-data, report)", ms(med(final_t))))
+    print("%-44s %10s  [%s / %s]" % ("cloud-init Ec2 get_data + user-data", ms(med(ci_t)),
+                                     ms(min(ci_t)), ms(max(ci_t))))
+    ratio = med(ci_t) / med(agent_t)
+    print("ratio cloud-init / agent: %.1fx (target >= 20x)" % ratio)
+    if rss_local is not None:
+        peak = max(rss_local, rss_final or 0)
+        print("agent peak RSS: %.1f MiB (local %.1f, final %.1f; target < 10 MB); "
+              "cloud-init's: %.1f MiB" % (peak / 1024, rss_local / 1024, (rss_final or 0) / 1024,
+                                          (rss_ci or 0) / 1024))
+    else:
+        print("agent peak RSS: not measured (/usr/bin/time, package 'time', is not installed)")
+    print("agent under 20 ms: %s; >= 20x: %s" % ("yes" if med(agent_t) < 0.020 else "NO",
+                                                "yes" if ratio >= 20 else "NO"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

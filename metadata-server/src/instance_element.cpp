@@ -1,0 +1,49 @@
+#include "cloudtwin/metadata/instance_element.hpp"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/DOM/DOMParser.h>
+#include <Poco/DOM/Document.h>
+#include <Poco/DOM/Element.h>
+#include <Poco/Exception.h>
+
+#include "cloudtwin/core/error.hpp"
+
+namespace cloudtwin::metadata {
+
+std::string record_element(std::string_view json) {
+  std::string text;
+  for (const char c : json) {
+    switch (c) {
+      case '&':
+        text += "&amp;";
+        break;
+      case '<':
+        text += "&lt;";
+        break;
+      case '>':
+        text += "&gt;";
+        break;
+      case '"':
+        text += "&quot;";
+        break;
+      default:
+        text += c;
+    }
+  }
+  const std::string tag = std::string(kRecordPrefix) + ":" + kRecordElement;
+  return "<" + tag + " xmlns:" + kRecordPrefix + "=\"" + kRecordNamespace + "\">" + text + "</" +
+         tag + ">";
+}
+
+std::string record_json_from_element(std::string_view xml) {
+  try {
+    Poco::XML::DOMParser parser;
+    Poco::AutoPtr<Poco::XML::Document> doc = parser.parseString(std::string(xml));
+    return doc->documentElement()->innerText();
+  } catch (const Poco::Exception& e) {
+    throw Error(ErrorCode::InvalidArgument,
+                "instance metadata element does not parse: " + e.displayText());
+  }
+}
+
+}  // namespace cloudtwin::metadata
