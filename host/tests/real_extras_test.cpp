@@ -154,6 +154,31 @@ TEST(RealExtras, VpnYesWithoutInitIsRefusedCleanly) {
   EXPECT_EQ(c.run({"net", "delete", "pv"}), 0);
 }
 
+// `cloudtwin vpn init --network NET` keeps one overlay per network in STATE_DIR/NET (the
+// layout cloudtwin-vpn@NET runs): vm create finds the overlay whose LAN holds the lease.
+TEST(RealExtras, VpnYesUsesThePerNetworkOverlay) {
+  RealCli c;
+  const auto vpn_dir = (c.dir.path / "vpn" / "pw").string();
+  std::string out, err;
+  ASSERT_EQ(c.run({"vpn", "init", "--network-cidr", "10.11.0.0/24", "--gateway", "10.11.0.1",
+                   "--bridge", "ct-pw", "--listen", "127.0.0.1:47194", "--state-dir", vpn_dir},
+                  &out, &err),
+            0)
+      << err;
+  std::ofstream(c.dir.path / "vm.tmpl") << "NIC = [ NETWORK = pw ]\nCONTEXT = [ VPN = YES ]\n";
+  ASSERT_EQ(c.run({"net", "create", "pw", "--cidr", "10.11.0.0/24"}), 0);
+  ASSERT_EQ(c.run({"vm", "create", (c.dir.path / "vm.tmpl").string(), "--name", "pw1"}, &out, &err),
+            0)
+      << err;
+  ASSERT_EQ(c.run({"vpn", "list", "--state-dir", vpn_dir}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("10.11.0.2"), std::string::npos) << out;
+  EXPECT_NE(out.find("issued"), std::string::npos) << out;
+  EXPECT_EQ(c.run({"vm", "delete", "pw1"}, &out, &err), 0) << err;
+  ASSERT_EQ(c.run({"vpn", "list", "--state-dir", vpn_dir}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("revoked"), std::string::npos) << out;
+  EXPECT_EQ(c.run({"net", "delete", "pw"}), 0);
+}
+
 TEST(RealExtras, ImageRegisterConvertsEveryFormatWithQemuImg) {
   if (!have("qemu-img")) GTEST_SKIP() << "qemu-img not installed (qemu-utils)";
   RealCli c;
