@@ -68,6 +68,8 @@ class LibisofsWriter final : public IsoWriter {
     std::unique_ptr<IsoWriteOpts, OptsFree> opts(raw_opts);
     iso_write_opts_set_rockridge(opts.get(), 1);
     iso_write_opts_set_joliet(opts.get(), 1);
+    iso_write_opts_set_omit_version_numbers(opts.get(),
+                                            2);  // no ";1" on Joliet names, as genisoimage
     burn_source* raw_src = nullptr;
     check(iso_image_create_burn_source(image.get(), opts.get(), &raw_src),
           "cannot start writing " + path);
