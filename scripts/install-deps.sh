@@ -22,7 +22,7 @@ BUILD_PKGS=(
 
 RUNTIME_TEST_PKGS=(
   bash coreutils iproute2 busybox-static
-  qemu-system-x86 qemu-utils
+  qemu-system-x86 qemu-utils debootstrap e2fsprogs
   genisoimage xorriso
   openvpn openssl
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-config-nwfilter

@@ -1,5 +1,7 @@
 #include "e2e_fixture.hpp"
 
+#include <signal.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -78,8 +80,23 @@ vm::CommandResult E2e::ct(const std::vector<std::string>& args) {
   return sandbox_->exec(argv, 120s);
 }
 
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra,
                        const std::string& context, bool eject_cd) {
+  CdChange cd;
+  cd.eject = eject_cd;
+  return create_tiny_vm(name, cmdline_extra, context, cd, "");
+}
+
+Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra,
+                       const std::string& context, const CdChange& cd,
+                       const std::string& template_extra) {
   if (!sandbox_) start_sandbox_with_network();
   const auto tmpl = work() / (name + ".tmpl");
   std::ofstream t(tmpl);
@@ -89,6 +106,7 @@ Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra
     << (cmdline_extra.empty() ? "" : " " + cmdline_extra) << "\" ]\n"
     << "NIC = [ NETWORK = \"" << kNetwork << "\" ]\n";
   if (!context.empty()) t << "CONTEXT = [ " << context << " ]\n";
+  t << template_extra;
   t.close();
   Vm vm;
   vm.name = name;
@@ -102,18 +120,31 @@ Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra
     throw Error(ErrorCode::System, "vm create printed no address:\n" + r.output);
   }
   vm.ip = m[1];
-  if (eject_cd) {
+  if (cd.eject) {
     sandbox_->checked(
         {"virsh", "-c", "qemu:///system", "change-media", name, "hda", "--eject", "--live"});
+  } else if (!cd.replace_with.empty()) {
+    // The guest's kernel may hold the tray shut while it probes the drive ("Tray of the
+    // device is not open"): force it, and retry until it takes.
+    vm::CommandResult swap;
+    for (int i = 0; i < 50; ++i) {
+      swap = sandbox_->exec({"virsh", "-c", "qemu:///system", "change-media", name, "hda",
+                             cd.replace_with.string(), "--update", "--live", "--force"});
+      if (swap.exit_code == 0) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    if (swap.exit_code != 0)
+      throw Error(ErrorCode::System, "cannot put " + cd.replace_with.string() + " into " + name +
+                                         "'s CD drive:\n" + swap.output);
   }
   const auto pty = trim(sandbox_->checked({"virsh", "-c", "qemu:///system", "ttyconsole", name}));
   vm.console = std::make_unique<Console>(pty, work() / (name + ".console.log"));
   return vm;
 }
 
-Status E2e::boot_and_read_status(Vm& vm) {
+Status E2e::boot_and_read_status(Vm& vm, std::size_t from) {
   Status s;
-  const auto log = vm.console->wait_for("CLOUDTWIN-BOOT-SECONDS=", 150s);
+  const auto log = vm.console->wait_for("CLOUDTWIN-BOOT-SECONDS=", 150s, from).substr(from);
   s.wall_s = seconds_since(vm.created);
   const auto json = vm::text_between(log, kStatusBegin, kStatusEnd);
   if (!json) throw Error(ErrorCode::Io, "no status JSON on the console:\n" + log);
@@ -168,24 +199,28 @@ void E2e::check_reachable(Vm& vm) {
   EXPECT_EQ(trim(tcp.output), vm.hostname) << "TCP 8080 on the guest served its host name";
 }
 
-void E2e::start_metadata_service() {
+void E2e::start_metadata_service(const std::string& log_name) {
   fs::create_directories(work() / "records");
-  const auto log = work() / "metadata.log";
-  sandbox_->checked({"sh", "-c", "\"$@\" >\"$0\" 2>&1 &", log.string(), CLOUDTWIN_METADATA,
-                     "--listen", "169.254.169.254:80", "--instances", (work() / "records").string(),
-                     "--identity-key", (work() / "identity.key").string(), "--identity-cert",
-                     (work() / "identity.crt").string(), "--access-log"});
+  const auto log = work() / log_name;
+  // The sandbox shares this PID namespace: $! is a PID the test can kill.
+  const auto pid = sandbox_->checked(
+      {"sh", "-c", "\"$@\" >\"$0\" 2>&1 & echo $!", log.string(), CLOUDTWIN_METADATA, "--listen",
+       "169.254.169.254:80", "--instances", (work() / "records").string(), "--identity-key",
+       (work() / "identity.key").string(), "--identity-cert", (work() / "identity.crt").string(),
+       "--access-log"});
+  metadata_pid_ = static_cast<pid_t>(std::stol(pid));
   for (int i = 0; i < 100; ++i) {
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (text.str().find("listening on") != std::string::npos) return;
+    if (read_text(log).find("listening on") != std::string::npos) return;
     std::this_thread::sleep_for(100ms);
   }
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  FAIL() << "cloudtwin-metadata did not start:\n" << text.str();
+  FAIL() << "cloudtwin-metadata did not start:\n" << read_text(log);
+}
+
+void E2e::kill_metadata_service() {
+  ASSERT_GT(metadata_pid_, 0) << "no cloudtwin-metadata started";
+  ASSERT_EQ(::kill(metadata_pid_, SIGKILL), 0) << "kill " << metadata_pid_;
+  for (int i = 0; i < 50 && ::kill(metadata_pid_, 0) == 0; ++i) std::this_thread::sleep_for(20ms);
+  metadata_pid_ = 0;
 }
 
 void E2e::write_instance_record(const Vm& vm, const std::string& hostname,
@@ -193,7 +228,7 @@ void E2e::write_instance_record(const Vm& vm, const std::string& hostname,
   const auto show = sandbox_->checked({CLOUDTWIN_CLI, "--config", (work() / "host.conf").string(),
                                        "vm", "show", vm.name, "--json"});
   std::smatch id;
-  ASSERT_TRUE(std::regex_search(show, id, std::regex(R"re("instance_id":"([^"]+)")re"))) << show;
+  ASSERT_TRUE(std::regex_search(show, id, std::regex(R"re("instance[-_]id":"([^"]+)")re"))) << show;
   const auto mac = core::mac_from_ipv4(core::Ipv4::parse(vm.ip)).to_string();
   const auto tmp = work() / "records" / ("." + vm.name + ".tmp");
   std::ofstream(tmp) << "{\"instance-id\": \"" << id[1] << "\", \"local-hostname\": \"" << hostname

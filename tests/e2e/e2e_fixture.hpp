@@ -78,6 +78,13 @@ struct Status {
   double uptime_s = 0;  // guest's own uptime when /init printed it
 };
 
+// How create_tiny_vm treats the context CD right after the VM starts, before the guest's
+// kernel looks for it (`vm create` always attaches one).
+struct CdChange {
+  bool eject = false;
+  std::filesystem::path replace_with;  // non-empty: this ISO goes in instead (a corrupt one)
+};
+
 class E2e : public ::testing::Test {
  protected:
   // Why this machine cannot run the test, or "" after building the guest and a work dir.
@@ -91,14 +98,22 @@ class E2e : public ::testing::Test {
   // looks for it (`vm create` cannot make a VM without one yet).
   Vm create_tiny_vm(const std::string& name, const std::string& cmdline_extra,
                     const std::string& context = "", bool eject_cd = false);
-  Status boot_and_read_status(Vm& vm);
+  // The same with a CD change and `template_extra` lines (DISK = [...]) in the template.
+  Vm create_tiny_vm(const std::string& name, const std::string& cmdline_extra,
+                    const std::string& context, const CdChange& cd,
+                    const std::string& template_extra);
+  // Waits for the status the guest prints after console offset `from` (0: first boot).
+  Status boot_and_read_status(Vm& vm, std::size_t from = 0);
   // Asks the guest's shell for its host name, eth0 address and MAC, and authorized_keys.
   void check_guest_state(Vm& vm);
   // ping + a TCP connection (busybox httpd started in the guest) from the namespace.
   void check_reachable(Vm& vm);
   void delete_and_check_nothing_left(const std::string& name);
-  // Starts cloudtwin-metadata on 169.254.169.254:80 inside the sandbox, serving records/.
-  void start_metadata_service();
+  // Starts cloudtwin-metadata on 169.254.169.254:80 inside the sandbox, serving records/;
+  // its output goes to work()/`log_name`.
+  void start_metadata_service(const std::string& log_name = "metadata.log");
+  // SIGKILL, as a crash would: no clean shutdown, no flushing.
+  void kill_metadata_service();
   // Writes the instance record cloudtwin-metadata serves to `vm` (IMDSv2 required).
   void write_instance_record(const Vm& vm, const std::string& hostname,
                              const std::string& user_data);
@@ -113,6 +128,10 @@ class E2e : public ::testing::Test {
   std::unique_ptr<vm::TempDir> tmp_;
   std::unique_ptr<Sandbox> sandbox_;
   std::string netns_;
+  pid_t metadata_pid_ = 0;
 };
+
+// Reads a whole file ("" if it cannot be read).
+std::string read_text(const std::filesystem::path& path);
 
 }  // namespace cloudtwin::e2e
