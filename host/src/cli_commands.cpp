@@ -99,7 +99,7 @@ void print_vm(std::ostream& out, const VmSummary& v) {
     }
     for (const auto& k : e.public_keys)
       rows.push_back({"key " + k.name + ":", k.openssh_key.substr(0, 40)});
-    rows.push_back({"context cd:", h.context_iso});
+    rows.push_back({"context cd:", h.context_iso.empty() ? "(none)" : h.context_iso});
     if (!h.cidata_iso.empty()) rows.push_back({"nocloud cd:", h.cidata_iso});
     if (!h.console_log.empty()) rows.push_back({"console log:", h.console_log});
     if (!h.images.empty()) {

@@ -48,6 +48,8 @@ class Converter {
         t.nocloud = yes_no({a.name, single(a), a.pos}, a.name);
       } else if (a.name == "VPN") {
         t.vpn = yes_no({a.name, single(a), a.pos}, a.name);
+      } else if (a.name == "CONTEXT_CD") {
+        t.context_cd = yes_no({a.name, single(a), a.pos}, a.name);
       }
     }
     return t;

@@ -257,7 +257,7 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
   check_vm_name(p.name);
   p.ec2 = t.ec2.has_value();
   p.instance_dir = in.instances_dir + "/" + p.name;
-  p.iso_path = p.instance_dir + "/context.iso";
+  if (t.context_cd) p.iso_path = p.instance_dir + "/context.iso";
   if (t.nocloud) p.cidata_path = p.instance_dir + "/cidata.iso";
   p.console_log = t.console_log == "YES" ? p.instance_dir + "/console.log" : t.console_log;
   p.vpn = t.vpn;

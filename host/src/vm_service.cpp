@@ -94,7 +94,8 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
   }
   storage_.create_dir(plan.instance_dir);
   undo.push([this, dir = plan.instance_dir] { storage_.remove_dir(dir); });
-  undo.push([this, path = plan.iso_path] { storage_.remove_file(path); });
+  if (!plan.iso_path.empty())
+    undo.push([this, path = plan.iso_path] { storage_.remove_file(path); });
   if (!plan.cidata_path.empty())
     undo.push([this, path = plan.cidata_path] { storage_.remove_file(path); });
   write_cds(plan);
@@ -118,7 +119,7 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
 void VmService::write_cds(const VmPlan& plan) {
   std::vector<IsoWriter::File> files{{"context.sh", core::serialize_context_sh(plan.context), ""}};
   for (const auto& [cd_name, host_path] : plan.iso_files) files.push_back({cd_name, "", host_path});
-  iso_.write(plan.iso_path, "CONTEXT", files);
+  if (!plan.iso_path.empty()) iso_.write(plan.iso_path, "CONTEXT", files);
   if (plan.cidata_path.empty()) return;
   const auto seed = render_nocloud(plan);
   std::vector<IsoWriter::File> cidata{{"meta-data", seed.meta_data, ""},
@@ -137,7 +138,7 @@ void VmService::release_record_files(const InstanceRecord& r, std::vector<std::s
   };
   const auto& h = r.host;
   const auto dir = settings_.instances_dir + "/" + h.name;
-  attempt([&] { storage_.remove_file(h.context_iso); });
+  if (!h.context_iso.empty()) attempt([&] { storage_.remove_file(h.context_iso); });
   if (!h.cidata_iso.empty()) attempt([&] { storage_.remove_file(h.cidata_iso); });
   for (const auto& o : h.overlays) attempt([&] { storage_.remove_file(o); });
   if (h.console_log_owned) {

@@ -116,6 +116,25 @@ TEST(VmExtras, VpnNoCloudAndConsoleLogEndToEnd) {
   EXPECT_EQ(w.storage.dirs, std::set<std::string>{"/inst"});
 }
 
+// CONTEXT_CD = NO: no context CD at all, as on EC2 (context comes from the metadata service).
+TEST(VmExtras, NoContextCdAsOnEc2) {
+  World w;
+  const auto t = parse_vm_template("NAME = bare\nCONTEXT_CD = NO\nNIC = [ NETWORK = lan ]\n");
+  EXPECT_FALSE(t.context_cd);
+  EXPECT_TRUE(parse_vm_template("NIC = [ NETWORK = lan ]").context_cd);
+  EXPECT_FALSE(parse_vm_template_yaml("CONTEXT_CD: no\nNIC: [{NETWORK: lan}]\n").context_cd);
+  w.vms.create(t, "", "");
+  EXPECT_TRUE(w.storage.isos.empty());
+  const auto& xml = w.hv.doms.at("bare").xml;
+  EXPECT_EQ(xml.find("device='cdrom'"), std::string::npos) << xml;
+  const auto record = w.vms.show("bare").record;
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->host.context_iso, "");
+  EXPECT_TRUE(w.vms.remove("bare").empty());
+  EXPECT_TRUE(w.storage.files.empty());
+  EXPECT_EQ(w.storage.dirs, std::set<std::string>{"/inst"});
+}
+
 TEST(VmExtras, EveryFailingStepRollsBackIncludingTheVpnProfile) {
   int total = 0;
   {

@@ -106,6 +106,7 @@ Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra
     << (cmdline_extra.empty() ? "" : " " + cmdline_extra) << "\" ]\n"
     << "NIC = [ NETWORK = \"" << kNetwork << "\" ]\n";
   if (!context.empty()) t << "CONTEXT = [ " << context << " ]\n";
+  if (cd.eject) t << "CONTEXT_CD = NO\n";  // as on EC2: the context comes from the IMDS
   t << template_extra;
   t.close();
   Vm vm;
@@ -120,10 +121,7 @@ Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra
     throw Error(ErrorCode::System, "vm create printed no address:\n" + r.output);
   }
   vm.ip = m[1];
-  if (cd.eject) {
-    sandbox_->checked(
-        {"virsh", "-c", "qemu:///system", "change-media", name, "hda", "--eject", "--live"});
-  } else if (!cd.replace_with.empty()) {
+  if (!cd.replace_with.empty()) {
     // The guest's kernel may hold the tray shut while it probes the drive ("Tray of the
     // device is not open"): force it, and retry until it takes.
     vm::CommandResult swap;

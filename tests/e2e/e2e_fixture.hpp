@@ -81,7 +81,7 @@ struct Status {
 // How create_tiny_vm treats the context CD right after the VM starts, before the guest's
 // kernel looks for it (`vm create` always attaches one).
 struct CdChange {
-  bool eject = false;
+  bool eject = false;                  // no context CD at all (CONTEXT_CD = NO)
   std::filesystem::path replace_with;  // non-empty: this ISO goes in instead (a corrupt one)
 };
 
@@ -94,8 +94,7 @@ class E2e : public ::testing::Test {
   vm::CommandResult ct(const std::vector<std::string>& args);
   // Creates a VM of the tiny agent guest (kernel command line + `cmdline_extra`) and
   // opens its console. `context` lines go into the template's CONTEXT; empty: none.
-  // `eject_cd`: take the context CD out right after the start, before the guest's kernel
-  // looks for it (`vm create` cannot make a VM without one yet).
+  // `eject_cd`: a VM without a context CD (template CONTEXT_CD = NO), as on EC2.
   Vm create_tiny_vm(const std::string& name, const std::string& cmdline_extra,
                     const std::string& context = "", bool eject_cd = false);
   // The same with a CD change and `template_extra` lines (DISK = [...]) in the template.

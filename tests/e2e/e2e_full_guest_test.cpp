@@ -93,7 +93,9 @@ class FullGuest : public E2e {
                         << "DISK = [ IMAGE = \"" << kImage << "\" ]\n"
                         << "NIC = [ NETWORK = \"" << kNetwork << "\" ]\n"
                         << "EC2 = [ INSTANCETYPE = \"t3.micro\", HTTP_TOKENS = \"required\" ]\n"
-                        << "CONSOLE_LOG = YES\n";
+                        << "CONSOLE_LOG = YES\n"
+                        // No CD: cloud-init would take the OpenNebula context CD before EC2.
+                        << "CONTEXT_CD = NO\n";
     Vm vm;
     vm.name = name;
     vm.hostname = name;
@@ -105,9 +107,6 @@ class FullGuest : public E2e {
     if (!std::regex_search(r.output, m, std::regex(R"(([0-9.]+)@)")))
       throw Error(ErrorCode::System, "vm create printed no address:\n" + r.output);
     vm.ip = m[1];
-    // No CD: cloud-init would take the OpenNebula context CD before EC2.
-    sandbox_->checked(
-        {"virsh", "-c", "qemu:///system", "change-media", name, "hda", "--eject", "--live"});
     attach_console(vm);
     return vm;
   }

@@ -114,6 +114,9 @@ struct VmTemplate {
   // overlay profile (issue 6) delivered as CONTEXT VPN_PROFILE_BASE64.
   bool nocloud = false;
   bool vpn = false;
+  // CONTEXT_CD = NO: no OpenNebula context CD at all, as on EC2 (the guest then finds its
+  // context in the metadata service, or on the NoCloud disk). Default YES.
+  bool context_cd = true;
   bool operator==(const VmTemplate&) const = default;
 };
 
