@@ -102,6 +102,7 @@ OS = [ KERNEL = "$W/guest/full-vmlinuz", INITRD = "$W/guest/full-initrd.img",
 DISK = [ IMAGE = "debian12-cloud.qcow2" ]
 NIC = [ NETWORK = "bench" ]
 EC2 = [ INSTANCETYPE = "t3.micro", HTTP_TOKENS = "required" ]
+CONTEXT_CD = NO
 TMPL
 key=$(cat "$W/key.pub")
 printf '%-4s %9s %9s %9s\n' full create_s boot_s uptime_s
@@ -110,8 +111,6 @@ for i in $(seq "$FULL_RUNS"); do
   t0=$(ms)
   out=$(in_sb "$CLI" --config "$W/host.conf" vm create "$W/full.tmpl" --name "f$i" --ssh-key "$W/key.pub")
   t1=$(ms)
-  # No CD: cloud-init would take the OpenNebula context CD before EC2.
-  in_sb virsh -c qemu:///system change-media "f$i" hda --eject --live >/dev/null
   ip=$(sed -n 's/.* \([0-9.]*\)@.*/\1/p' <<<"$out" | head -n1)
   [[ -n $ip ]] || ip=$(grep -o '[0-9]*\.[0-9]*\.[0-9]*\.[0-9]*@' <<<"$out" | head -n1 | tr -d @)
   id=$(in_sb "$CLI" --config "$W/host.conf" vm show "f$i" --json | grep -o '"instance[-_]id":"[^"]*"' | head -n1 | cut -d'"' -f4)
@@ -121,7 +120,8 @@ for i in $(seq "$FULL_RUNS"); do
     "$id" "$i" "$mac" "$ip" "$key" >"$W/records/.f$i.tmp"
   mv "$W/records/.f$i.tmp" "$W/records/f$i.json"
   pty=$(in_sb virsh -c qemu:///system ttyconsole "f$i")
-  cat "$pty" >"$W/full-console-$i.log" 2>/dev/null &
+: >"$W/full-console-$i.log"
+  cat "$pty" >>"$W/full-console-$i.log" 2>/dev/null &
   cat_pid=$!
   until tr -d '\r' <"$W/full-console-$i.log" | grep -q 'Cloud-init v\. .* finished at '; do
     (($(ms) - t1 < 900000)) || { echo "full run $i: cloud-init did not finish in 900 s"; tail "$W/full-console-$i.log"; exit 1; }
