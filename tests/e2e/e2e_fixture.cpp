@@ -107,6 +107,12 @@ Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra
     << "NIC = [ NETWORK = \"" << kNetwork << "\" ]\n";
   if (!context.empty()) t << "CONTEXT = [ " << context << " ]\n";
   if (cd.eject) t << "CONTEXT_CD = NO\n";  // as on EC2: the context comes from the IMDS
+  if (!cd.replace_with.empty()) {
+    // Instead of the CD `vm create` writes, the guest gets this image (labelled CONTEXT) as a
+    // read-only disk from the start: no live media change racing the guest's kernel.
+    t << "CONTEXT_CD = NO\nDISK = [ SOURCE = \"" << cd.replace_with.string()
+      << "\", READONLY = YES ]\n";
+  }
   t << template_extra;
   t.close();
   Vm vm;
@@ -121,20 +127,6 @@ Vm E2e::create_tiny_vm(const std::string& name, const std::string& cmdline_extra
     throw Error(ErrorCode::System, "vm create printed no address:\n" + r.output);
   }
   vm.ip = m[1];
-  if (!cd.replace_with.empty()) {
-    // The guest's kernel may hold the tray shut while it probes the drive ("Tray of the
-    // device is not open"): force it, and retry until it takes.
-    vm::CommandResult swap;
-    for (int i = 0; i < 50; ++i) {
-      swap = sandbox_->exec({"virsh", "-c", "qemu:///system", "change-media", name, "hda",
-                             cd.replace_with.string(), "--update", "--live", "--force"});
-      if (swap.exit_code == 0) break;
-      std::this_thread::sleep_for(100ms);
-    }
-    if (swap.exit_code != 0)
-      throw Error(ErrorCode::System, "cannot put " + cd.replace_with.string() + " into " + name +
-                                         "'s CD drive:\n" + swap.output);
-  }
   const auto pty = trim(sandbox_->checked({"virsh", "-c", "qemu:///system", "ttyconsole", name}));
   vm.console = std::make_unique<Console>(pty, work() / (name + ".console.log"));
   return vm;
