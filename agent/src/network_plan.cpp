@@ -228,6 +228,14 @@ NetworkPlan plan_from_context(const core::Context& context, const PlanOptions& o
                                 "_MAC, so no interface can be matched; NIC left unconfigured");
         continue;
       }
+      // Two context NICs with one MAC would both match one interface and fight over it.
+      const auto same_mac = std::find_if(plan.nics.begin(), plan.nics.end(),
+                                         [&](const auto& n) { return n.mac == *ctx.mac; });
+      if (same_mac != plan.nics.end()) {
+        plan.warnings.push_back(name + ": MAC " + ctx.mac->to_string() + " is also " +
+                                same_mac->source + "'s; NIC left unconfigured");
+        continue;
+      }
       plan.nics.push_back(plan_nic(ctx, *ctx.mac, shared, options));
     } catch (const Error& e) {
       plan.warnings.push_back(name + ": " + e.what() + "; NIC left unconfigured");

@@ -159,6 +159,18 @@ TEST_P(PlanTable, OperationsThenNothing) {
 INSTANTIATE_TEST_SUITE_P(Context, PlanTable, ::testing::ValuesIn(cases()),
                          [](const auto& p) { return std::string(p.param.name); });
 
+// Found by agent_network_plan_fuzz: two context NICs with one MAC would fight over one
+// interface (a second run would change it again). The second is left out, with a warning.
+TEST(PlanFromContext, DuplicateMacKeepsTheFirstNicOnly) {
+  const core::Context context(core::parse_context_sh(
+      "ETH0_MAC='02:00:0a:00:00:05'\nETH1_MAC='02:00:0a:00:00:05'\nETH1_IP='10.9.9.9'\n"));
+  const auto plan = plan_from_context(context, PlanOptions{});
+  ASSERT_EQ(plan.nics.size(), 1U);
+  EXPECT_EQ(plan.nics[0].source, "ETH0");
+  ASSERT_EQ(plan.warnings.size(), 1U);
+  EXPECT_THAT(plan.warnings[0], HasSubstr("ETH1: MAC 02:00:0a:00:00:05 is also ETH0's"));
+}
+
 TEST(PlanFromMacs, OnlyPrefixedLinksWithoutIpv4) {
   const ObservedState observed{{
       link(1, "lo", "", true, 65536, {"127.0.0.1/8"}),
