@@ -18,31 +18,16 @@
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"
 
+#include "test_support.hpp"
+
 namespace cloudtwin::host {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p.get())) > 0) out.append(buf.data(), n);
-  return out;
-}
-
-bool have(const std::string& tool) { return !run("command -v " + tool + " 2>/dev/null").empty(); }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "cloudtwin-host-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::have;
+using testing::sh;
+using testing::TempDir;
 
 TEST(LibvirtTestDriver, NetworksDhcpHostsDomainsAndRecords) {
   auto hv = make_libvirt_hypervisor("test:///default");
@@ -111,18 +96,18 @@ TEST(IsoWriter, ContextCdReadsBackWithIsoinfoAndXorriso) {
                                 {{"context.sh", context, ""}, {"init.sh", "", extra}});
 
   EXPECT_EQ(fs::status(iso).permissions(), fs::perms::owner_read | fs::perms::owner_write);
-  const auto info = run("isoinfo -d -i " + iso);
+  const auto info = sh("isoinfo -d -i " + iso);
   EXPECT_NE(info.find("Volume id: CONTEXT"), std::string::npos) << info;
   EXPECT_NE(info.find("Joliet with UCS level 3 found"), std::string::npos) << info;
   EXPECT_NE(info.find("Rock Ridge signatures version 1 found"), std::string::npos) << info;
-  const auto listing = run("xorriso -indev " + iso + " -ls / 2>/dev/null");
+  const auto listing = sh("xorriso -indev " + iso + " -ls / 2>/dev/null");
   EXPECT_NE(listing.find("'context.sh'"), std::string::npos) << listing;
   EXPECT_NE(listing.find("'init.sh'"), std::string::npos) << listing;
-  const auto read_back = run("isoinfo -R -i " + iso + " -x /context.sh");
+  const auto read_back = sh("isoinfo -R -i " + iso + " -x /context.sh");
   EXPECT_EQ(read_back, context);
   EXPECT_EQ(core::parse_context_sh(read_back), vars);
-  EXPECT_EQ(run("isoinfo -R -i " + iso + " -x /init.sh"), "#!/bin/sh\necho hi\n");
-  EXPECT_NE(run("isoinfo -J -l -i " + iso).find("init.sh"), std::string::npos);
+  EXPECT_EQ(sh("isoinfo -R -i " + iso + " -x /init.sh"), "#!/bin/sh\necho hi\n");
+  EXPECT_NE(sh("isoinfo -J -l -i " + iso).find("init.sh"), std::string::npos);
 
   EXPECT_THROW(make_libisofs_writer()->write((dir.path / "x.iso").string(), "CONTEXT",
                                              {{"a", "", (dir.path / "missing").string()}}),
@@ -135,14 +120,14 @@ TEST(LocalStorage, Qcow2OverlayDirsAndLock) {
   if (!have("qemu-img")) GTEST_SKIP() << "qemu-img not installed (qemu-utils)";
   TempDir dir;
   const auto base = (dir.path / "base.qcow2").string();
-  ASSERT_EQ(run("qemu-img create -q -f qcow2 " + base + " 16M && echo ok"), "ok\n");
+  ASSERT_EQ(sh("qemu-img create -q -f qcow2 " + base + " 16M && echo ok"), "ok\n");
   auto s = make_local_storage();
   const auto vm = (dir.path / "vm").string();
   s->create_dir(vm);
   EXPECT_THROW(s->create_dir(vm), Error);
   const auto overlay = vm + "/disk0.qcow2";
   s->create_overlay(base, overlay);
-  const auto info = run("qemu-img info " + overlay);
+  const auto info = sh("qemu-img info " + overlay);
   EXPECT_NE(info.find("backing file: " + base), std::string::npos) << info;
   EXPECT_THROW(s->create_overlay(vm + "/missing.qcow2", vm + "/d1.qcow2"), Error);
   EXPECT_FALSE(s->exists(vm + "/d1.qcow2"));
@@ -167,7 +152,7 @@ TEST(EndToEnd, CliWithRealAdaptersLeavesNothingBehind) {
   fs::create_directories(images);
   fs::create_directories(instances);
   ASSERT_EQ(
-      run("qemu-img create -q -f qcow2 " + (images / "base.qcow2").string() + " 16M && echo ok"),
+      sh("qemu-img create -q -f qcow2 " + (images / "base.qcow2").string() + " 16M && echo ok"),
       "ok\n");
   std::ofstream(dir.path / "host.conf") << "[storage]\nimages = " << images.string()
                                         << "\ninstances = " << instances.string() << "\n";
@@ -192,12 +177,12 @@ TEST(EndToEnd, CliWithRealAdaptersLeavesNothingBehind) {
                 .find("10.8.0.2@e2e"),
             std::string::npos);
   const auto iso = (instances / "e2e-vm" / "context.iso").string();
-  const auto context = core::parse_context_sh(run("isoinfo -R -i " + iso + " -x /context.sh"));
+  const auto context = core::parse_context_sh(sh("isoinfo -R -i " + iso + " -x /context.sh"));
   EXPECT_EQ(context.at("ETH0_IP"), "10.8.0.2");
   EXPECT_EQ(context.at("MY_IP"), "10.8.0.2");
   EXPECT_EQ(context.at("USER_DATA"), "IyEvYmluL3NoCmVjaG8gaGk=");
   EXPECT_NE(
-      run("qemu-img info " + (instances / "e2e-vm" / "disk0.qcow2").string()).find("backing file"),
+      sh("qemu-img info " + (instances / "e2e-vm" / "disk0.qcow2").string()).find("backing file"),
       std::string::npos);
   EXPECT_NE(cli({"vm", "show", "e2e-vm", "--json"}).find("\"state\":\"running\""),
             std::string::npos);

@@ -18,22 +18,15 @@
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/host/adapters.hpp"
 
+#include "test_support.hpp"
+
 namespace cloudtwin::host {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string sh(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p.get())) > 0) out.append(buf.data(), n);
-  return out;
-}
-
-bool have(const std::string& tool) { return !sh("command -v " + tool + " 2>/dev/null").empty(); }
+using testing::have;
+using testing::sh;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

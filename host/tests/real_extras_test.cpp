@@ -21,31 +21,16 @@
 #include "cloudtwin/host/image.hpp"
 #include "fakes.hpp"
 
+#include "test_support.hpp"
+
 namespace cloudtwin::host {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string sh(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p.get())) > 0) out.append(buf.data(), n);
-  return out;
-}
-
-bool have(const std::string& tool) { return !sh("command -v " + tool + " 2>/dev/null").empty(); }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "cloudtwin-host-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::have;
+using testing::sh;
+using testing::TempDir;
 
 // The CLI over the real adapters, with test:///default shared across runs (its state
 // lives only while a connection is open) and host.conf pointing into a temp dir.
