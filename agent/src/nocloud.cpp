@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "cloudtwin/core/error.hpp"
@@ -54,9 +57,17 @@ IpAddress ip(const std::string& text) {
 InterfaceAddress cidr(const std::string& text, const std::string& netmask) {
   const auto slash = text.find('/');
   InterfaceAddress a{ip(text.substr(0, slash)), 0};
-  if (slash != std::string::npos)
-    a.prefix_length = std::stoi(text.substr(slash + 1));
-  else if (!netmask.empty())
+  if (slash != std::string::npos) {
+    const std::string len = text.substr(slash + 1);
+    const int max = is_ipv6(a.ip) ? 128 : 32;
+    int value = -1;
+    const auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), value);
+    if (len.empty() || len.size() > 3 || ec != std::errc{} || end != len.data() + len.size() ||
+        value < 0 || value > max)
+      throw std::invalid_argument("'" + text + "': prefix length must be 0.." +
+                                  std::to_string(max));
+    a.prefix_length = value;
+  } else if (!netmask.empty())
     a.prefix_length = core::prefix_length_from_netmask(core::Ipv4::parse(netmask));
   else
     a.prefix_length = is_ipv6(a.ip) ? 64 : 24;

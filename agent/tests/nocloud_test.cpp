@@ -97,6 +97,18 @@ TEST(NetworkConfig, Errors) {
       {"version: 2\nethernets: {a: {match: {macaddress: '02:00:00:00:00:01'}, addresses: "
        "[300.1.1.1/24]}}\n",
        "a.addresses"},
+      {"version: 2\nethernets: {a: {match: {macaddress: '02:00:00:00:00:01'}, addresses: "
+       "[192.168.122.0/214]}}\n",
+       "prefix length must be 0..32"},
+      {"version: 2\nethernets: {a: {match: {macaddress: '02:00:00:00:00:01'}, addresses: "
+       "['2001:db8::1/129']}}\n",
+       "prefix length must be 0..128"},
+      {"version: 2\nethernets: {a: {match: {macaddress: '02:00:00:00:00:01'}, addresses: "
+       "[10.0.0.1/2x]}}\n",
+       "a.addresses"},
+      {"version: 1\nconfig: [{type: physical, name: e, mac_address: '02:00:00:00:00:01', "
+       "subnets: [{type: static, address: 10.0.0.1/-1}]}]\n",
+       "e.subnets"},
       {"version: [2\n", "nc:"},
       {"- a\n", "expected a mapping"},
   };
