@@ -118,7 +118,13 @@ std::string render_network_xml(const NetworkSpec& s) {
     << "    <dhcp>\n";
   for (const auto& h : s.hosts) x << "      " << render_dhcp_host_xml(h) << "\n";
   x << "    </dhcp>\n  </ip>\n"
-    << "  <ip address='" << kMetadataAddress << "' prefix='32'/>\n"
+    << "  <ip address='" << kMetadataAddress
+    << "' prefix='32'/>\n"
+    // libvirt 9.0 checked in a sandbox: dnsmasq gets "dhcp-range=fd00:ec2::254,ra-only" but
+    // sends no RA (a /128 matches no /64 RA context) and serves no DHCPv6. In nat mode
+    // libvirt turns on IPv6 forwarding, and refuses to when the host's uplink has routes
+    // learnt from RAs with accept_ra=1 (its message says to set accept_ra=2).
+    << "  <ip family='ipv6' address='" << kMetadataAddress6 << "' prefix='128'/>\n"
     << "</network>\n";
   return x.str();
 }

@@ -37,6 +37,11 @@ TEST(LibvirtTestDriver, NetworksDhcpHostsDomainsAndRecords) {
   EXPECT_TRUE(net.active);
   EXPECT_EQ(net.spec.gateway.to_string(), "10.7.0.1");
   EXPECT_THROW(nets.create(make_network_spec("ctlan", "10.7.0.0/24", "", "", "nat")), Error);
+  for (const auto& n : hv->list_networks()) {
+    if (n.name != "ctlan") continue;
+    EXPECT_NE(n.xml.find("address='fd00:ec2::254' prefix='128'"), std::string::npos) << n.xml;
+    EXPECT_NE(n.xml.find("address='169.254.169.254' prefix='32'"), std::string::npos) << n.xml;
+  }
 
   const auto host = render_dhcp_host_xml(
       {core::Mac::parse("02:00:0a:07:00:05"), core::Ipv4::parse("10.7.0.5"), "vm1"});

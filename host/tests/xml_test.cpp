@@ -30,6 +30,7 @@ TEST(NetworkXml, Golden) {
     </dhcp>
   </ip>
   <ip address='169.254.169.254' prefix='32'/>
+  <ip family='ipv6' address='fd00:ec2::254' prefix='128'/>
 </network>
 )");
   EXPECT_EQ(parse_network_xml(render_network_xml(s)), s);
@@ -38,6 +39,22 @@ TEST(NetworkXml, Golden) {
   EXPECT_EQ(iso.bridge, "ct-a-very-long-");
   EXPECT_EQ(render_network_xml(iso).find("<forward"), std::string::npos);
   EXPECT_EQ(parse_network_xml(render_network_xml(iso)), iso);
+}
+
+// Both metadata addresses sit on the bridge; neither is the network's gateway, in whatever
+// order libvirt writes the <ip> elements back.
+TEST(NetworkXml, MetadataAddressesAreIgnoredWhenReadBack) {
+  const auto spec = parse_network_xml(
+      "<network><name>m</name><bridge name='ct-m'/>"
+      "<ip family='ipv6' address='fd00:ec2::254' prefix='128'></ip>"
+      "<ip address='169.254.169.254' prefix='32'/>"
+      "<ip family='ipv4' address='10.1.2.1' prefix='24'><dhcp/></ip></network>");
+  EXPECT_EQ(spec.gateway.to_string(), "10.1.2.1");
+  EXPECT_EQ(spec.cidr.to_string(), "10.1.2.0/24");
+  EXPECT_THROW(parse_network_xml("<network><name>v6</name>"
+                                 "<ip family='ipv6' address='fd00:ec2::254' prefix='128'/>"
+                                 "<ip address='169.254.169.254' prefix='32'/></network>"),
+               Error);
 }
 
 TEST(NetworkXml, BadSpecsAndForeignXml) {

@@ -13,6 +13,10 @@
 namespace cloudtwin::host {
 
 inline constexpr const char* kMetadataAddress = "169.254.169.254";
+// IPv6 twin of kMetadataAddress (cloudtwin-metadata's default listener, the agent's
+// fallback). On the bridge as a /128: no on-link prefix, so dnsmasq offers no RA or
+// DHCPv6 for it.
+inline constexpr const char* kMetadataAddress6 = "fd00:ec2::254";
 
 enum class NetworkMode { Nat, Isolated };
 
