@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: cloudtwin [--help] [--version] [--connect URI] [--config FILE] COMMAND ...\n"
     "       cloudtwin net create NAME --cidr A.B.C.D/N [--gateway IP] [--dns IP,...]\n"
-    "                            [--mode nat|isolated] [--json]\n"
+    "                            [--mode nat|isolated|bridge:BR] [--json]\n"
     "       cloudtwin net list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vm create TEMPLATE [--name NAME] [--ssh-key FILE] [--json]\n"
     "       cloudtwin vm list|show NAME|delete NAME [--json]\n"
@@ -28,7 +28,11 @@ constexpr const char* kUsage =
     "cloudtwin: host CLI: networks, images and VMs on libvirt.\n"
     "TEMPLATE is OpenNebula template syntax, or YAML when it ends in .yaml/.yml.\n"
     "Images are the qcow2 files in [storage] images; DISK = [ IMAGE = NAME ] uses one.\n"
-    "--connect defaults to [libvirt] uri in /etc/cloudtwin/host.conf, else qemu:///system.\n";
+    "--connect defaults to [libvirt] uri in /etc/cloudtwin/host.conf, else qemu:///system.\n"
+    "--mode nat (default) and isolated make a bridge with DHCP reservations; bridge:BR puts\n"
+    "VMs on the existing host bridge BR (e.g. the LAN's br0): no DHCP there, VMs take their\n"
+    "address from the context CD or their MAC; --gateway and --dns are then the LAN's.\n"
+    "cloudtwin adds 169.254.169.254/32 and fd00:ec2::254/128 to BR (netlink) if missing.\n";
 
 int usage_error(std::ostream& err, const std::string& message) {
   err << "cloudtwin: " << message << "\n" << kUsage;

@@ -34,7 +34,8 @@ namespace {
 std::string net_json(const NetworkSummary& n) {
   std::string j = "{\"name\":" + json_quote(n.spec.name) +
                   ",\"active\":" + (n.active ? "true" : "false") +
-                  ",\"mode\":" + json_quote(n.spec.mode == NetworkMode::Nat ? "nat" : "isolated") +
+                  ",\"mode\":" + json_quote(to_string(n.spec.mode)) +
+                  ",\"dhcp\":" + (n.spec.dhcp() ? "true" : "false") +
                   ",\"cidr\":" + json_quote(n.spec.cidr.to_string()) +
                   ",\"gateway\":" + json_quote(n.spec.gateway.to_string()) +
                   ",\"bridge\":" + json_quote(n.spec.bridge) + ",\"dns\":[";
@@ -63,17 +64,45 @@ std::string ips_of(const VmSummary& v) {
   return s.empty() ? "-" : s;
 }
 
+// Bridge mode: which metadata addresses are on the bridge, and whose they are.
+std::string metadata_addresses_text(const NetworkSummary& n) {
+  std::string out;
+  for (const auto& a : metadata_link_addresses()) {
+    const auto& owned = n.spec.owned_addresses;
+    const bool ours = std::find(owned.begin(), owned.end(), a) != owned.end();
+    std::string state = ours ? "added by cloudtwin" : "was already there";
+    if (n.addresses_on_bridge) {
+      const auto& on = *n.addresses_on_bridge;
+      if (std::find(on.begin(), on.end(), a) == on.end()) state = "MISSING from the bridge";
+    }
+    out += (out.empty() ? "" : ", ") + a.to_string() + " (" + state + ")";
+  }
+  return out;
+}
+
 void print_net(std::ostream& out, const NetworkSummary& n) {
   std::string dns;
   for (const auto& d : n.spec.dns) dns += (dns.empty() ? "" : ",") + d;
-  print_table(out, {{"name:", n.spec.name},
-                    {"state:", n.active ? "active" : "inactive"},
-                    {"mode:", n.spec.mode == NetworkMode::Nat ? "nat" : "isolated"},
-                    {"cidr:", n.spec.cidr.to_string()},
-                    {"gateway:", n.spec.gateway.to_string()},
-                    {"bridge:", n.spec.bridge},
-                    {"dns forwarders:", dns.empty() ? "-" : dns},
-                    {"vms:", std::to_string(n.vm_count)}});
+  const bool bridged = n.spec.mode == NetworkMode::Bridge;
+  std::vector<std::vector<std::string>> rows = {
+      {"name:", n.spec.name},
+      {"state:", n.active ? "active" : "inactive"},
+      {"mode:", to_string(n.spec.mode)},
+      {"cidr:", n.spec.cidr.to_string()},
+      {"gateway:", n.spec.gateway.to_string()},
+      {"bridge:", n.spec.bridge + (bridged ? " (existing host bridge)" : "")},
+      {bridged ? "dns servers:" : "dns forwarders:", dns.empty() ? "-" : dns},
+      {"vms:", std::to_string(n.vm_count)}};
+  if (bridged) {
+    if (n.spec.mac_prefix) rows.push_back({"mac prefix:", n.spec.mac_prefix->to_string()});
+    const auto prefix = n.spec.mac_prefix.value_or(core::MacPrefix{}).to_string();
+    rows.push_back({"dhcp:",
+                    "none (bridge mode runs no dnsmasq, so no reservations): VMs take "
+                    "their address from the context CD (ETHx_IP) or their MAC (" +
+                        prefix + " + IPv4 bytes)"});
+    rows.push_back({"metadata on bridge:", metadata_addresses_text(n)});
+  }
+  print_table(out, rows);
   for (const auto& h : n.spec.hosts) {
     out << "reservation:     " << h.ip.to_string() << " " << h.mac.to_string() << " " << h.name
         << "\n";
@@ -116,14 +145,34 @@ void print_vm(std::ostream& out, const VmSummary& v) {
 
 }  // namespace
 
+// Bridge mode changes addresses on this machine's bridge, so libvirt must run here too.
+bool local_uri(const std::string& uri) {
+  const auto scheme_end = uri.find("://");
+  return scheme_end != std::string::npos && uri.compare(scheme_end + 3, 1, "/") == 0 &&
+         uri.find('+') == std::string::npos;
+}
+
 int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
   auto hv = ctx.env.connect(ctx.uri);
-  NetService nets(*hv);
+  auto links = ctx.env.link_addresses ? ctx.env.link_addresses() : nullptr;
+  NetService nets(*hv, links.get());
   if (verb == "create") {
     const auto name = need_one(a, "network NAME");
     if (a.option("--cidr").empty()) throw UsageError{"net create needs --cidr A.B.C.D/N"};
-    nets.create(make_network_spec(name, a.option("--cidr"), a.option("--gateway"),
-                                  a.option("--dns"), a.option("--mode")));
+    auto spec = make_network_spec(name, a.option("--cidr"), a.option("--gateway"),
+                                  a.option("--dns"), a.option("--mode"));
+    if (spec.mode == NetworkMode::Bridge) {
+      if (!local_uri(ctx.uri)) {
+        throw Error(ErrorCode::InvalidArgument, "--mode bridge:" + spec.bridge +
+                                                    " puts addresses on a bridge of this "
+                                                    "machine, but libvirt at '" +
+                                                    ctx.uri +
+                                                    "' is not local; run cloudtwin on "
+                                                    "that host");
+      }
+      spec.mac_prefix = ctx.config.settings.mac_prefix;
+    }
+    nets.create(spec);
     if (a.json())
       ctx.out << net_json(nets.show(name)) << "\n";
     else

@@ -86,6 +86,7 @@ CliEnv default_cli_env() {
   env.image_tool = [] { return make_qemu_img_tool(); };
   env.vpn = [](const std::string& dir) { return make_vpn_issuer(dir); };
   env.terminal = [] { return make_posix_terminal(); };
+  env.link_addresses = [] { return make_libnl_link_addresses(); };
   env.read_file = [](const std::string& path) -> std::optional<std::string> {
     std::ifstream in(path, std::ios::binary);
     if (!in) {

@@ -32,6 +32,61 @@ Poco::XML::Element* child(Poco::XML::Element* e, const std::string& name) {
   return e == nullptr ? nullptr : e->getChildElement(name);
 }
 
+// What the kernel accepts as an interface name (dev_valid_name), minus XML's specials.
+void check_bridge_name(const std::string& bridge) {
+  if (bridge.empty() || bridge.size() > 15 || bridge == "." || bridge == ".." ||
+      bridge.find_first_of("/: \t\n'\"<>&") != std::string::npos) {
+    throw Error(ErrorCode::InvalidArgument,
+                "--mode bridge:" + bridge +
+                    ": the bridge name must be 1-15 characters without / : ' \" < > & or spaces");
+  }
+}
+
+int parse_prefix(const std::string& text, int max, const std::string& where) {
+  if (text.empty() || text.size() > 3 ||
+      text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) > max) {
+    throw Error(ErrorCode::InvalidArgument, where + ": bad prefix length '" + text + "'");
+  }
+  return std::stoi(text);
+}
+
+// Bridge mode: the network's facts from our <metadata> child.
+void read_bridge_metadata(Poco::XML::Element* root, NetworkSpec& s) {
+  const auto where = "libvirt network '" + s.name + "' <metadata>";
+  Poco::AutoPtr<Poco::XML::NodeList> found =
+      root->getElementsByTagNameNS(kNetworkNamespace, "network");
+  if (found->length() == 0) {
+    throw Error(ErrorCode::InvalidArgument,
+                "libvirt network '" + s.name +
+                    "' is in bridge mode without cloudtwin's <metadata>: it was not created by "
+                    "cloudtwin");
+  }
+  auto* md = static_cast<Poco::XML::Element*>(found->item(0));
+  try {
+    s.cidr = core::Ipv4Cidr::parse(md->getAttribute("cidr"));
+    s.cidr.address = s.cidr.network();
+    s.gateway = core::Ipv4::parse(md->getAttribute("gateway"));
+    if (md->hasAttribute("mac-prefix"))
+      s.mac_prefix = core::MacPrefix::parse(md->getAttribute("mac-prefix"));
+    for (auto* n = md->firstChild(); n != nullptr; n = n->nextSibling()) {
+      if (n->nodeType() != Poco::XML::Node::ELEMENT_NODE || n->namespaceURI() != kNetworkNamespace)
+        continue;
+      auto* e = static_cast<Poco::XML::Element*>(n);
+      if (e->localName() == "dns") {
+        s.dns.push_back(core::Ipv4::parse(e->getAttribute("address")).to_string());
+      } else if (e->localName() == "owned-address") {
+        const auto text = e->getAttribute("address");
+        const bool v6 = text.find(':') != std::string::npos;
+        s.owned_addresses.push_back(
+            {v6 ? core::Ipv6::parse(text).to_string() : core::Ipv4::parse(text).to_string(),
+             parse_prefix(e->getAttribute("prefix"), v6 ? 128 : 32, where)});
+      }
+    }
+  } catch (const Error& e) {
+    throw Error(ErrorCode::InvalidArgument, where + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 std::string xml_escape(std::string_view text) {
@@ -84,16 +139,32 @@ NetworkSpec make_network_spec(const std::string& name, const std::string& cidr,
                                                 " is not a host address of " + s.cidr.to_string());
   }
   for (const auto& d : split_list(dns)) s.dns.push_back(core::Ipv4::parse(d).to_string());
+  s.bridge = ("ct-" + name).substr(0, 15);
   if (mode.empty() || mode == "nat") {
     s.mode = NetworkMode::Nat;
   } else if (mode == "isolated") {
     s.mode = NetworkMode::Isolated;
+  } else if (mode.rfind("bridge:", 0) == 0) {
+    s.mode = NetworkMode::Bridge;
+    s.bridge = mode.substr(7);
+    check_bridge_name(s.bridge);
   } else {
     throw Error(ErrorCode::InvalidArgument,
-                "--mode " + mode + " is not supported; use nat or isolated");
+                "--mode " + mode + " is not supported; use nat, isolated or bridge:BR");
   }
-  s.bridge = ("ct-" + name).substr(0, 15);
   return s;
+}
+
+std::string to_string(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::Nat:
+      return "nat";
+    case NetworkMode::Isolated:
+      return "isolated";
+    case NetworkMode::Bridge:
+      return "bridge";
+  }
+  return "?";
 }
 
 std::string render_dhcp_host_xml(const DhcpHost& host) {
@@ -101,9 +172,34 @@ std::string render_dhcp_host_xml(const DhcpHost& host) {
          host.ip.to_string() + "'/>";
 }
 
+std::string render_network_metadata(const NetworkSpec& s) {
+  std::ostringstream x;
+  x << "<cloudtwin:network xmlns:cloudtwin=\"" << kNetworkNamespace << "\" cidr=\""
+    << s.cidr.to_string() << "\" gateway=\"" << s.gateway.to_string() << "\"";
+  if (s.mac_prefix) x << " mac-prefix=\"" << s.mac_prefix->to_string() << "\"";
+  x << ">\n";
+  for (const auto& d : s.dns) x << "  <cloudtwin:dns address=\"" << xml_escape(d) << "\"/>\n";
+  for (const auto& a : s.owned_addresses) {
+    x << "  <cloudtwin:owned-address address=\"" << xml_escape(a.address) << "\" prefix=\""
+      << a.prefix_length << "\"/>\n";
+  }
+  x << "</cloudtwin:network>\n";
+  return x.str();
+}
+
 std::string render_network_xml(const NetworkSpec& s) {
   std::ostringstream x;
   x << "<network>\n  <name>" << xml_escape(s.name) << "</name>\n";
+  if (s.mode == NetworkMode::Bridge) {
+    // libvirt forbids <ip>, <dns> and <dhcp> here: the facts go in <metadata>, and the
+    // metadata addresses go on the bridge through netlink (bridge_addresses.hpp).
+    x << "  <metadata>\n";
+    std::istringstream md(render_network_metadata(s));
+    for (std::string line; std::getline(md, line);) x << "    " << line << "\n";
+    x << "  </metadata>\n  <forward mode='bridge'/>\n  <bridge name='" << xml_escape(s.bridge)
+      << "'/>\n</network>\n";
+    return x.str();
+  }
   if (s.mode == NetworkMode::Nat) x << "  <forward mode='nat'/>\n";
   x << "  <bridge name='" << xml_escape(s.bridge) << "' stp='on' delay='0'/>\n";
   if (!s.dns.empty()) {
@@ -141,8 +237,15 @@ NetworkSpec parse_network_xml(std::string_view xml) {
   auto* root = doc->documentElement();
   NetworkSpec s;
   if (auto* n = child(root, "name")) s.name = n->innerText();
-  s.mode = child(root, "forward") == nullptr ? NetworkMode::Isolated : NetworkMode::Nat;
+  const auto* forward = child(root, "forward");
+  s.mode = forward == nullptr                          ? NetworkMode::Isolated
+           : forward->getAttribute("mode") == "bridge" ? NetworkMode::Bridge
+                                                       : NetworkMode::Nat;
   if (auto* b = child(root, "bridge")) s.bridge = b->getAttribute("name");
+  if (s.mode == NetworkMode::Bridge) {
+    read_bridge_metadata(root, s);
+    return s;
+  }
   if (auto* d = child(root, "dns")) {
     Poco::AutoPtr<Poco::XML::NodeList> fw = d->getElementsByTagName("forwarder");
     for (unsigned long i = 0; i < fw->length(); ++i) {

@@ -47,7 +47,10 @@ std::vector<NicPlan> plan_nics(const VmTemplate& t, const PlanInputs& in) {
     p.bridge = n.bridge;
     p.cidr = n.cidr;
     p.gateway = n.gateway;
-    p.dns = {n.gateway.to_string()};  // dnsmasq on the bridge answers and forwards
+    // nat/isolated: dnsmasq on the bridge answers and forwards. bridge: no dnsmasq; the LAN's
+    // servers, else its router.
+    p.dns = n.mode == NetworkMode::Bridge && !n.dns.empty() ? n.dns
+                                                            : std::vector{n.gateway.to_string()};
     if (!spec.model.empty()) p.model = spec.model;
     if (spec.ip) {
       check_requested_address(n.cidr, n.gateway, used, *spec.ip, n.name);
@@ -56,7 +59,7 @@ std::vector<NicPlan> plan_nics(const VmTemplate& t, const PlanInputs& in) {
       p.ip = lease_address(n.cidr, n.gateway, used, n.name);
     }
     used.insert(p.ip);
-    p.mac = core::mac_from_ipv4(p.ip, in.mac_prefix);
+    p.mac = core::mac_from_ipv4(p.ip, n.mac_prefix.value_or(in.mac_prefix));
     nics.push_back(std::move(p));
   }
   return nics;

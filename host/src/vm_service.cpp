@@ -1,6 +1,8 @@
 #include "cloudtwin/host/vm_service.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <set>
 
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/error.hpp"
@@ -105,6 +107,7 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
     storage_.create_overlay(d.base, d.path);
   }
   for (const auto& n : plan.nics) {
+    if (!in.networks.at(n.network).dhcp()) continue;  // bridge mode: no dnsmasq to tell
     const auto host = render_dhcp_host_xml({n.mac, n.ip, plan.name});
     hv_.add_dhcp_host(n.network, host);
     undo.push([this, net = n.network, host] { hv_.remove_dhcp_host(net, host); });
@@ -171,7 +174,15 @@ std::vector<std::string> VmService::remove(const std::string& name) {
   };
   if (vm.active) hv_.destroy_domain(name);
   if (vm.record) {
+    std::set<std::string> without_dhcp;  // bridge-mode networks
+    for (const auto& n : hv_.list_networks()) {
+      try {
+        if (!parse_network_xml(n.xml).dhcp()) without_dhcp.insert(n.name);
+      } catch (const Error&) {  // not ours: a reservation there is an error worth a warning
+      }
+    }
     for (const auto& n : vm.record->nics()) {
+      if (without_dhcp.count(n.network) != 0) continue;
       attempt([&] { hv_.remove_dhcp_host(n.network, render_dhcp_host_xml({n.mac, n.ip, name})); });
     }
   }
@@ -229,22 +240,56 @@ VmSummary VmService::show(const std::string& name) {
   throw Error(ErrorCode::NotFound, "no VM named '" + name + "' (see cloudtwin vm list)");
 }
 
-void NetService::create(const NetworkSpec& spec) {
+std::vector<NetworkSpec> NetService::bridge_networks_on(const std::string& bridge,
+                                                        const std::string& except) {
+  std::vector<NetworkSpec> out;
   for (const auto& n : hv_.list_networks()) {
-    if (n.name == spec.name) {
-      throw Error(ErrorCode::InvalidArgument, "network '" + spec.name + "' already exists");
-    }
-  }
-  hv_.define_network(render_network_xml(spec));
-  try {
-    hv_.start_network(spec.name);
-  } catch (const Error&) {
     try {
-      hv_.undefine_network(spec.name);
-    } catch (const Error&) {  // report the start failure, the cause
+      auto spec = parse_network_xml(n.xml);
+      if (spec.mode == NetworkMode::Bridge && spec.bridge == bridge && spec.name != except)
+        out.push_back(std::move(spec));
+    } catch (const Error&) {  // not ours
     }
-    throw;
   }
+  return out;
+}
+
+void NetService::create(const NetworkSpec& requested) {
+  for (const auto& n : hv_.list_networks()) {
+    if (n.name == requested.name) {
+      throw Error(ErrorCode::InvalidArgument, "network '" + requested.name + "' already exists");
+    }
+  }
+  auto spec = requested;
+  std::vector<AddressOp> ops;
+  if (spec.mode == NetworkMode::Bridge) {
+    if (links_ == nullptr) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "network '" + spec.name +
+                      "': bridge mode needs netlink to put the metadata "
+                      "addresses on bridge '" +
+                      spec.bridge + "', which this connection lacks");
+    }
+    std::vector<LinkAddress> owned_by_others;
+    for (const auto& other : bridge_networks_on(spec.bridge, spec.name)) {
+      owned_by_others.insert(owned_by_others.end(), other.owned_addresses.begin(),
+                             other.owned_addresses.end());
+    }
+    auto plan = plan_bridge_addresses(spec.bridge, links_->observe(spec.bridge),
+                                      metadata_link_addresses(), owned_by_others);
+    spec.owned_addresses = std::move(plan.owned);
+    ops = std::move(plan.ops);
+  }
+  Undo undo;
+  hv_.define_network(render_network_xml(spec));
+  undo.push([this, name = spec.name] { hv_.undefine_network(name); });
+  hv_.start_network(spec.name);
+  undo.push([this, name = spec.name] { hv_.destroy_network(name); });
+  for (const auto& op : ops) {
+    links_->apply(op);
+    undo.push([this, op] { links_->apply({AddressOpKind::Remove, op.link, op.address}); });
+  }
+  undo.commit();
 }
 
 std::vector<NetworkSummary> NetService::list() {
@@ -252,7 +297,7 @@ std::vector<NetworkSummary> NetService::list() {
   std::vector<NetworkSummary> out;
   for (const auto& n : hv_.list_networks()) {
     try {
-      NetworkSummary s{parse_network_xml(n.xml), n.active, 0};
+      NetworkSummary s{parse_network_xml(n.xml), n.active, 0, std::nullopt};
       for (const auto& r : records) {
         for (const auto& nic : r.host.nics) {
           if (nic.network == n.name) {
@@ -270,7 +315,18 @@ std::vector<NetworkSummary> NetService::list() {
 
 NetworkSummary NetService::show(const std::string& name) {
   for (auto& s : list()) {
-    if (s.spec.name == name) return s;
+    if (s.spec.name != name) continue;
+    if (s.spec.mode == NetworkMode::Bridge && links_ != nullptr) {
+      std::vector<LinkAddress> present;
+      if (const auto link = links_->observe(s.spec.bridge)) {
+        for (const auto& a : metadata_link_addresses()) {
+          if (std::find(link->addresses.begin(), link->addresses.end(), a) != link->addresses.end())
+            present.push_back(a);
+        }
+      }
+      s.addresses_on_bridge = std::move(present);
+    }
+    return s;
   }
   throw Error(ErrorCode::NotFound, "no network named '" + name + "' (see cloudtwin net list)");
 }
@@ -281,6 +337,18 @@ void NetService::remove(const std::string& name) {
     throw Error(ErrorCode::InvalidArgument, "network '" + name + "' is used by " +
                                                 std::to_string(s.vm_count) +
                                                 " VM(s); delete them first");
+  }
+  if (s.spec.mode == NetworkMode::Bridge && !s.spec.owned_addresses.empty()) {
+    if (links_ == nullptr) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "network '" + name + "': cannot remove its metadata addresses from bridge '" +
+                      s.spec.bridge + "' without netlink");
+    }
+    // Addresses first: if undefining fails, running delete again finds them gone.
+    const auto others = bridge_networks_on(s.spec.bridge, name).size();
+    for (const auto& op : plan_bridge_address_removal(links_->observe(s.spec.bridge),
+                                                      s.spec.owned_addresses, others))
+      links_->apply(op);
   }
   if (s.active) hv_.destroy_network(name);
   hv_.undefine_network(name);

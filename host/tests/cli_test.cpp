@@ -133,10 +133,11 @@ TEST_F(CliFixture, NetworkLifecycle) {
             "NAME  STATE   CIDR         GATEWAY   BRIDGE  VMS\n"
             "lan   active  10.0.0.0/24  10.0.0.1  ct-lan  0\n");
   EXPECT_EQ(run({"net", "show", "lan", "--json"}, &out), 0);
-  EXPECT_EQ(out,
-            R"({"name":"lan","active":true,"mode":"nat","cidr":"10.0.0.0/24","gateway":"10.0.0.1",)"
-            R"("bridge":"ct-lan","dns":["1.1.1.1"],"vms":0,"reservations":[]})"
-            "\n");
+  EXPECT_EQ(
+      out,
+      R"({"name":"lan","active":true,"mode":"nat","dhcp":true,"cidr":"10.0.0.0/24","gateway":"10.0.0.1",)"
+      R"("bridge":"ct-lan","dns":["1.1.1.1"],"vms":0,"reservations":[]})"
+      "\n");
   EXPECT_EQ(run({"net", "show", "lan"}, &out), 0);
   EXPECT_NE(out.find("gateway:         10.0.0.1"), std::string::npos) << out;
   EXPECT_EQ(run({"net", "create", "lan", "--cidr", "10.1.0.0/24"}, &out, &err), 1);

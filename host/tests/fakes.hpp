@@ -69,13 +69,15 @@ class FakeHypervisor : public Hypervisor {
       const auto at = xml.find("    </dhcp>");
       std::string hosts;
       for (const auto& h : n.hosts) hosts += "      " + h + "\n";
-      xml.insert(at, hosts);
+      if (at != std::string::npos) xml.insert(at, hosts);
       out.push_back({name, n.active, xml});
     }
     return out;
   }
   void add_dhcp_host(const std::string& network, const std::string& host_xml) override {
     f_.step("add_dhcp_host");
+    if (net(network).xml.find("<dhcp>") == std::string::npos)
+      throw Error(ErrorCode::System, "network '" + network + "' has no <dhcp> (as libvirt says)");
     auto& hosts = net(network).hosts;
     if (std::find(hosts.begin(), hosts.end(), host_xml) != hosts.end())
       throw Error(ErrorCode::System, "duplicate host");
@@ -269,6 +271,50 @@ class FakeImageTool : public ImageTool {
  private:
   FailCounter& f_;
   FakeStorage& s_;
+};
+
+// Host links and their addresses; apply() counts as a mutating call.
+class FakeLinkAddresses : public LinkAddresses {
+ public:
+  explicit FakeLinkAddresses(FailCounter& f) : f_(f) {}
+  std::map<std::string, ObservedLink> links;
+  std::vector<AddressOp> applied;
+
+  void add_link(const std::string& name, bool bridge, std::vector<LinkAddress> addresses = {}) {
+    links[name] = {name, bridge, std::move(addresses)};
+  }
+  std::optional<ObservedLink> observe(const std::string& link) override {
+    const auto it = links.find(link);
+    if (it == links.end()) return std::nullopt;
+    return it->second;
+  }
+  void apply(const AddressOp& op) override {
+    f_.step("link_" + op.to_string());
+    applied.push_back(op);
+    const auto it = links.find(op.link);
+    if (it == links.end()) {
+      if (op.kind == AddressOpKind::Remove) return;
+      throw Error(ErrorCode::NotFound, "no link " + op.link);
+    }
+    auto& a = it->second.addresses;
+    const auto at = std::find(a.begin(), a.end(), op.address);
+    if (op.kind == AddressOpKind::Add && at == a.end()) a.push_back(op.address);
+    if (op.kind == AddressOpKind::Remove && at != a.end()) a.erase(at);
+    std::sort(a.begin(), a.end());
+  }
+
+ private:
+  FailCounter& f_;
+};
+
+class LinkAddressesRef : public LinkAddresses {
+ public:
+  explicit LinkAddressesRef(LinkAddresses& l) : l_(l) {}
+  std::optional<ObservedLink> observe(const std::string& link) override { return l_.observe(link); }
+  void apply(const AddressOp& op) override { l_.apply(op); }
+
+ private:
+  LinkAddresses& l_;
 };
 
 class FakeVpn : public VpnIssuer {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "cloudtwin/host/bridge_addresses.hpp"
+
 namespace cloudtwin::host {
 
 struct DomainInfo {
@@ -57,6 +59,17 @@ class Hypervisor {
   virtual std::string domain_xml(const std::string& name) = 0;  // as libvirt stores it
   // `force`: take the console over from another client.
   virtual std::unique_ptr<ConsoleStream> open_console(const std::string& name, bool force) = 0;
+};
+
+// Addresses on the host's links, through rtnetlink (bridge-mode networks). Failures throw
+// cloudtwin::Error naming the link and the address.
+class LinkAddresses {
+ public:
+  virtual ~LinkAddresses() = default;
+  // nullopt when no link has that name.
+  virtual std::optional<ObservedLink> observe(const std::string& link) = 0;
+  // Adding an address that is there, or removing one that is gone, succeeds.
+  virtual void apply(const AddressOp& op) = 0;
 };
 
 // Writes an ISO 9660 image (Joliet + Rock Ridge) with the given volume label.
@@ -114,6 +127,7 @@ class VpnIssuer {
 
 std::unique_ptr<Hypervisor> make_libvirt_hypervisor(const std::string& uri);
 std::unique_ptr<IsoWriter> make_libisofs_writer();
+std::unique_ptr<LinkAddresses> make_libnl_link_addresses();
 std::unique_ptr<Storage> make_local_storage(std::string qemu_img = "qemu-img");
 std::unique_ptr<ImageTool> make_qemu_img_tool(std::string qemu_img = "qemu-img");
 std::unique_ptr<VpnIssuer> make_vpn_issuer(std::string state_dir);

@@ -22,6 +22,8 @@ struct CliEnv {
   std::function<std::unique_ptr<ImageTool>()> image_tool;
   std::function<std::unique_ptr<VpnIssuer>(const std::string& state_dir)> vpn;
   std::function<std::unique_ptr<Terminal>()> terminal;
+  // For bridge-mode networks; unset: they are refused.
+  std::function<std::unique_ptr<LinkAddresses>()> link_addresses;
   // Contents of a file, or nullopt when it does not exist; throws Error(Io) otherwise.
   std::function<std::optional<std::string>(const std::string& path)> read_file;
   std::string config_path = "/etc/cloudtwin/host.conf";

@@ -1,7 +1,8 @@
 #pragma once
 // A cloudtwin network as libvirt network XML, rendered and read back by pure functions.
 // The network's settings live only in libvirt (gateway <ip>, DNS forwarders), so there
-// is no second copy to drift.
+// is no second copy to drift. A bridge-mode network has no <ip> or <dns> (libvirt forbids
+// them with <forward mode='bridge'/>): its facts go in its <metadata> element instead.
 
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "cloudtwin/core/mac_ip.hpp"
+#include "cloudtwin/host/bridge_addresses.hpp"
 
 namespace cloudtwin::host {
 
@@ -18,7 +20,13 @@ inline constexpr const char* kMetadataAddress = "169.254.169.254";
 // DHCPv6 for it.
 inline constexpr const char* kMetadataAddress6 = "fd00:ec2::254";
 
-enum class NetworkMode { Nat, Isolated };
+// The <metadata> child element of bridge-mode networks.
+inline constexpr const char* kNetworkNamespace = "https://cloudtwin.example.invalid/network/1";
+
+// Nat and Isolated: a bridge of libvirt's own with dnsmasq (DHCP reservations, DNS).
+// Bridge: VMs join an existing host bridge (the LAN's); no DHCP, no DNS from libvirt.
+enum class NetworkMode { Nat, Isolated, Bridge };
+std::string to_string(NetworkMode mode);  // "nat", "isolated", "bridge"
 
 struct DhcpHost {
   core::Mac mac;
@@ -33,21 +41,29 @@ struct NetworkSpec {
   core::Ipv4 gateway;            // the bridge's address; default: first host address
   std::vector<std::string> dns;  // forwarders; the guests' DNS is the gateway
   NetworkMode mode = NetworkMode::Nat;
-  std::string bridge;           // default: "ct-" + name, cut to 15 characters
-  std::vector<DhcpHost> hosts;  // reservations (read back from libvirt)
+  std::string bridge;           // default: "ct-" + name, cut to 15 characters; bridge:BR: BR
+  std::vector<DhcpHost> hosts;  // reservations (read back from libvirt); never in bridge mode
+  // Bridge mode only, kept in <metadata>: the MAC prefix VMs on it get (host.conf's when the
+  // network was made), and the metadata addresses on BR that belong to cloudtwin.
+  std::optional<core::MacPrefix> mac_prefix;
+  std::vector<LinkAddress> owned_addresses;
   bool operator==(const NetworkSpec&) const = default;
+  bool dhcp() const { return mode != NetworkMode::Bridge; }
 };
 
 // Builds a spec from `net create` options; throws Error(InvalidArgument) for bad values.
-// mode: "nat" | "isolated" (bridge:BR is not supported yet).
+// mode: "nat" | "isolated" | "bridge:BR" (BR: an existing bridge, checked when created).
+// In bridge mode the gateway is the LAN's router and `dns` the servers the VMs use.
 NetworkSpec make_network_spec(const std::string& name, const std::string& cidr,
                               const std::string& gateway, const std::string& dns,
                               const std::string& mode);
 
 std::string render_network_xml(const NetworkSpec& spec);
 // Reads back a network this tool defined; throws Error(InvalidArgument) naming the network
-// when the XML lacks an IPv4 <ip> with prefix or netmask.
+// when the XML lacks an IPv4 <ip> with prefix or netmask, or (bridge mode) our <metadata>.
 NetworkSpec parse_network_xml(std::string_view xml);
+// The <metadata> child of a bridge-mode network.
+std::string render_network_metadata(const NetworkSpec& spec);
 // The <host/> element for virNetworkUpdate(VIR_NETWORK_SECTION_IP_DHCP_HOST).
 std::string render_dhcp_host_xml(const DhcpHost& host);
 

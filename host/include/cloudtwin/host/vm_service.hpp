@@ -37,6 +37,9 @@ struct NetworkSummary {
   NetworkSpec spec;
   bool active = false;
   std::size_t vm_count = 0;
+  // Bridge mode, from show() with netlink: the metadata addresses that are on the bridge now
+  // (nullopt: not looked at).
+  std::optional<std::vector<LinkAddress>> addresses_on_bridge;
 };
 
 class VmService {
@@ -79,14 +82,22 @@ class VmService {
 
 class NetService {
  public:
-  explicit NetService(Hypervisor& hv) : hv_(hv) {}
-  void create(const NetworkSpec& spec);  // define + start; undefines on a failed start
-  std::vector<NetworkSummary> list();    // only networks with an IPv4 range
+  // `links` may be null: bridge-mode networks are then refused (create) or left with their
+  // addresses (remove fails naming them).
+  explicit NetService(Hypervisor& hv, LinkAddresses* links = nullptr) : hv_(hv), links_(links) {}
+  // define + start (+ in bridge mode the metadata addresses on the bridge, planned first);
+  // on a failure every step done is undone.
+  void create(const NetworkSpec& spec);
+  std::vector<NetworkSummary> list();  // only networks cloudtwin made
   NetworkSummary show(const std::string& name);
-  void remove(const std::string& name);  // refused while VMs use it
+  // Refused while VMs use it. Bridge mode: removes the metadata addresses cloudtwin owns on the
+  // bridge when no other cloudtwin network uses that bridge.
+  void remove(const std::string& name);
 
  private:
+  std::vector<NetworkSpec> bridge_networks_on(const std::string& bridge, const std::string& except);
   Hypervisor& hv_;
+  LinkAddresses* links_;
 };
 
 // VM records from a domain list (domains without a readable record are skipped).
