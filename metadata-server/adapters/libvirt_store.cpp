@@ -86,11 +86,25 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
     index = std::move(next);
   }
 
+  // Forgets one domain's record, saying so; false when it had none.
+  bool drop_locked(const std::string& uuid, const std::string& name, const std::string& why) {
+    const auto it = domains.find(uuid);
+    if (it == domains.end()) return false;
+    log("dropped domain '" + name + "' (instance " + it->second->instance.instance_id +
+        "): " + why);
+    domains.erase(it);
+    return true;
+  }
+
+  static std::string name_of(virDomainPtr d, const std::string& uuid) {
+    const char* raw_name = virDomainGetName(d);
+    return raw_name ? raw_name : uuid;
+  }
+
   // Reads one domain's record into `domains`; false when nothing changed.
   bool read_domain_locked(virDomainPtr d) {
     const auto uuid = domain_uuid(d);
-    const char* raw_name = virDomainGetName(d);
-    const std::string name = raw_name ? raw_name : uuid;
+    const std::string name = name_of(d, uuid);
     char* md = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, kRecordNamespace,
                                     VIR_DOMAIN_AFFECT_CONFIG);
     if (md == nullptr) {  // a transient domain has no persistent config
@@ -98,9 +112,10 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
     }
     if (md == nullptr) {
       const int code = virGetLastErrorCode();
-      if (code != VIR_ERR_NO_DOMAIN_METADATA && code != VIR_ERR_NO_DOMAIN) {
-        log("cannot read the instance record of domain '" + name + "': " + last_error());
-      }
+      if (code == VIR_ERR_NO_DOMAIN) return drop_locked(uuid, name, "the domain is gone");
+      if (code == VIR_ERR_NO_DOMAIN_METADATA)
+        return drop_locked(uuid, name, "it has no instance record any more");
+      log("cannot read the instance record of domain '" + name + "': " + last_error());
       return domains.erase(uuid) > 0;
     }
     const std::string xml(md);
@@ -142,8 +157,10 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
     if (!s) return 0;
     const std::lock_guard lock(s->mutex);
     if (s->closed) return 0;
-    const bool changed = event == VIR_DOMAIN_EVENT_UNDEFINED ? s->domains.erase(domain_uuid(d)) > 0
-                                                             : s->read_domain_locked(d);
+    const auto uuid = domain_uuid(d);
+    const bool changed = event == VIR_DOMAIN_EVENT_UNDEFINED
+                             ? s->drop_locked(uuid, name_of(d, uuid), "undefined")
+                             : s->read_domain_locked(d);
     if (changed) s->rebuild_locked();
     return 0;
   }

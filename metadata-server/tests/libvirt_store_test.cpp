@@ -120,10 +120,25 @@ TEST_F(LibvirtStore, LoadsAtStartFollowsEventsSkipsCorruptRecords) {
   EXPECT_NE(log.text().find("domain 'ct-b': key 'bogus'"), std::string::npos) << log.text();
   EXPECT_TRUE(store.find("", "10.0.0.1"));
 
-  // Undefined: gone.
+  // Record removed: gone, and the log says so.
+  virDomainPtr c = define("ct-c", record_element(record("i-c", "10.0.0.3")));
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.3") != nullptr; })) << log.text();
+  ASSERT_EQ(virDomainSetMetadata(c, VIR_DOMAIN_METADATA_ELEMENT, nullptr, nullptr, kRecordNamespace,
+                                 VIR_DOMAIN_AFFECT_CONFIG),
+            0);
+  EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.3") == nullptr; })) << log.text();
+  EXPECT_NE(log.text().find("dropped domain 'ct-c' (instance i-c): it has no instance record"),
+            std::string::npos)
+      << log.text();
+
+  // Undefined: gone, and the log says so.
   ASSERT_EQ(virDomainUndefine(a), 0);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.1") == nullptr; })) << log.text();
   EXPECT_EQ(store.size(), 0u);
+  EXPECT_NE(log.text().find("dropped domain 'ct-a' (instance i-a): undefined"), std::string::npos)
+      << log.text();
+  virDomainFree(c);
   virDomainFree(a);
   virDomainFree(b);
 }

@@ -191,13 +191,31 @@ void E2e::check_reachable(Vm& vm) {
 
 void E2e::start_metadata_service(const std::string& log_name) {
   fs::create_directories(work() / "records");
+  start_metadata(log_name, {"--instances", (work() / "records").string()});
+}
+
+void E2e::start_metadata_service_from_libvirt(const std::string& log_name) {
+  start_metadata(log_name,
+                 {"--libvirt", "qemu:///system", "--ctl-socket", metadata_ctl_socket().string()});
+}
+
+void E2e::start_metadata(const std::string& log_name, const std::vector<std::string>& source) {
   const auto log = work() / log_name;
   // The sandbox shares this PID namespace: $! is a PID the test can kill.
-  const auto pid = sandbox_->checked(
-      {"sh", "-c", "\"$@\" >\"$0\" 2>&1 & echo $!", log.string(), CLOUDTWIN_METADATA, "--listen",
-       "169.254.169.254:80", "--instances", (work() / "records").string(), "--identity-key",
-       (work() / "identity.key").string(), "--identity-cert", (work() / "identity.crt").string(),
-       "--access-log"});
+  std::vector<std::string> argv{"sh",
+                                "-c",
+                                "\"$@\" >\"$0\" 2>&1 & echo $!",
+                                log.string(),
+                                CLOUDTWIN_METADATA,
+                                "--listen",
+                                "169.254.169.254:80",
+                                "--identity-key",
+                                (work() / "identity.key").string(),
+                                "--identity-cert",
+                                (work() / "identity.crt").string(),
+                                "--access-log"};
+  argv.insert(argv.end(), source.begin(), source.end());
+  const auto pid = sandbox_->checked(argv);
   metadata_pid_ = static_cast<pid_t>(std::stol(pid));
   for (int i = 0; i < 100; ++i) {
     if (read_text(log).find("listening on") != std::string::npos) return;

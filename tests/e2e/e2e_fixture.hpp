@@ -111,6 +111,11 @@ class E2e : public ::testing::Test {
   // Starts cloudtwin-metadata on 169.254.169.254:80 inside the sandbox, serving records/;
   // its output goes to work()/`log_name`.
   void start_metadata_service(const std::string& log_name = "metadata.log");
+  // The same, but its records come only from the sandbox's libvirtd (`--libvirt
+  // qemu:///system`: each domain's <metadata>, kept current by domain events); its control
+  // socket is metadata_ctl_socket().
+  void start_metadata_service_from_libvirt(const std::string& log_name = "metadata.log");
+  std::filesystem::path metadata_ctl_socket() const { return work() / "metadata.sock"; }
   // SIGKILL, as a crash would: no clean shutdown, no flushing.
   void kill_metadata_service();
   // Writes the instance record cloudtwin-metadata serves to `vm` (IMDSv2 required).
@@ -118,6 +123,8 @@ class E2e : public ::testing::Test {
                              const std::string& user_data);
   void expect_nothing_left(const std::string& name);
   void TearDown() override;
+  // cloudtwin-metadata ... `source` (e.g. --instances DIR), in the background.
+  void start_metadata(const std::string& log_name, const std::vector<std::string>& source);
 
   const std::filesystem::path& work() const { return tmp_->path(); }
   std::filesystem::path kernel() const { return work() / "guest" / "vmlinuz"; }
