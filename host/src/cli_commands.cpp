@@ -212,10 +212,14 @@ int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
 int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
   auto hv = ctx.env.connect(ctx.uri);
   auto iso = ctx.env.iso_writer();
-  auto storage = ctx.env.storage();
+  auto settings = ctx.config.settings;
+  settings.overlay_pool = use_overlay_pool(ctx.config.overlays, ctx.uri);
+  auto storage = settings.overlay_pool && ctx.env.pool_storage
+                     ? ctx.env.pool_storage(ctx.uri, settings.instances_dir)
+                     : ctx.env.storage();
   auto random = ctx.env.random();
-  auto vpn = ctx.env.vpn ? ctx.env.vpn(ctx.config.settings.vpn_state_dir) : nullptr;
-  VmService vms(*hv, *iso, *storage, *random, ctx.config.settings, vpn.get());
+  auto vpn = ctx.env.vpn ? ctx.env.vpn(settings.vpn_state_dir) : nullptr;
+  VmService vms(*hv, *iso, *storage, *random, settings, vpn.get());
   if (verb == "create") {
     const auto path = need_one(a, "TEMPLATE file");
     const auto text = ctx.env.read_file(path);

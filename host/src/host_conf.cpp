@@ -62,7 +62,11 @@ HostConfig parse_host_conf(std::string_view text, std::string_view source) {
       c.settings.images_dir = value;
     else if (key == "storage.instances")
       c.settings.instances_dir = value;
-    else if (key == "vpn.state_dir")
+    else if (key == "storage.overlays") {
+      if (value != "auto" && value != "pool" && value != "qemu-img")
+        fail("[storage] overlays = " + value + ": use auto, pool or qemu-img");
+      c.overlays = value;
+    } else if (key == "vpn.state_dir")
       c.settings.vpn_state_dir = value;
     else if (key == "network.nwfilter")
       c.settings.nwfilter = value == "none" ? "" : value;
@@ -82,6 +86,9 @@ CliEnv default_cli_env() {
   env.connect = [](const std::string& uri) { return make_libvirt_hypervisor(uri); };
   env.iso_writer = [] { return make_libisofs_writer(); };
   env.storage = [] { return make_local_storage(); };
+  env.pool_storage = [](const std::string& uri, const std::string& instances_dir) {
+    return make_libvirt_pool_storage(uri, instances_dir, make_local_storage());
+  };
   env.random = []() -> std::unique_ptr<Random> { return std::make_unique<DeviceRandom>(); };
   env.image_tool = [] { return make_qemu_img_tool(); };
   env.vpn = [](const std::string& dir) { return make_vpn_issuer(dir); };

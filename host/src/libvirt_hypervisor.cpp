@@ -1,4 +1,5 @@
-// Hypervisor over libvirt's C API. The only file that includes libvirt.
+// Hypervisor over libvirt's C API. With libvirt_pool_storage.cpp, the only files that include
+// libvirt.
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 

@@ -65,7 +65,7 @@ std::vector<NicPlan> plan_nics(const VmTemplate& t, const PlanInputs& in) {
   return nics;
 }
 
-std::vector<DiskPlan> plan_disks(const VmTemplate& t, const PlanInputs& in,
+std::vector<DiskPlan> plan_disks(const VmTemplate& t, const PlanInputs& in, const std::string& name,
                                  const std::string& dir) {
   std::vector<DiskPlan> disks;
   for (std::size_t i = 0; i < t.disks.size(); ++i) {
@@ -82,7 +82,10 @@ std::vector<DiskPlan> plan_disks(const VmTemplate& t, const PlanInputs& in,
       }
       d.base = in.images_dir + "/" + spec.image;
       d.overlay = !spec.readonly;
-      d.path = d.overlay ? dir + "/disk" + std::to_string(i) + ".qcow2" : d.base;
+      const auto file = "disk" + std::to_string(i) + ".qcow2";
+      d.path = !d.overlay         ? d.base
+               : in.flat_overlays ? in.instances_dir + "/" + name + "-" + file
+                                  : dir + "/" + file;
     } else {
       d.path = spec.source;
     }
@@ -269,7 +272,7 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
                 "VPN = YES needs a NIC: the VM's overlay address is its first NIC's lease");
   }
   p.nics = plan_nics(t, in);
-  p.disks = plan_disks(t, in, p.instance_dir);
+  p.disks = plan_disks(t, in, p.name, p.instance_dir);
   p.context = build_context_vars(t, p, in);
   for (const auto& [key, value] : t.context) {
     if (key != "FILES") continue;

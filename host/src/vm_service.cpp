@@ -34,6 +34,14 @@ class Undo {
 
 }  // namespace
 
+bool use_overlay_pool(const std::string& setting, const std::string& uri) {
+  if (setting == "pool") return true;
+  if (setting == "qemu-img") return false;
+  if (setting == "auto") return uri.rfind("test:", 0) != 0;
+  throw Error(ErrorCode::InvalidArgument,
+              "[storage] overlays = " + setting + ": use auto, pool or qemu-img");
+}
+
 std::vector<InstanceRecord> records_of(const std::vector<DomainInfo>& domains) {
   std::vector<InstanceRecord> out;
   for (const auto& d : domains) {
@@ -56,6 +64,7 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
   in.instances_dir = settings_.instances_dir;
   in.domain_type = settings_.domain_type;
   in.nwfilter = settings_.nwfilter;
+  in.flat_overlays = settings_.overlay_pool;
   in.user_ssh_key = user_ssh_key;
   in.instance_id = generate_instance_id(random_);
   in.uuid = generate_uuid(random_, tmpl.ec2.has_value());
@@ -103,7 +112,7 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
   write_cds(plan);
   for (const auto& d : plan.disks) {
     if (!d.overlay) continue;
-    undo.push([this, path = d.path] { storage_.remove_file(path); });
+    undo.push([this, path = d.path] { storage_.remove_overlay(path); });
     storage_.create_overlay(d.base, d.path);
   }
   for (const auto& n : plan.nics) {
@@ -143,7 +152,7 @@ void VmService::release_record_files(const InstanceRecord& r, std::vector<std::s
   const auto dir = settings_.instances_dir + "/" + h.name;
   if (!h.context_iso.empty()) attempt([&] { storage_.remove_file(h.context_iso); });
   if (!h.cidata_iso.empty()) attempt([&] { storage_.remove_file(h.cidata_iso); });
-  for (const auto& o : h.overlays) attempt([&] { storage_.remove_file(o); });
+  for (const auto& o : h.overlays) attempt([&] { storage_.remove_overlay(o); });
   if (h.console_log_owned) {
     attempt([&] {  // virtlogd rotates the log into console.log.0, .1, ...
       for (const auto& f : storage_.list_files(dir)) {

@@ -159,8 +159,9 @@ TEST(EndToEnd, CliWithRealAdaptersLeavesNothingBehind) {
   ASSERT_EQ(
       sh("qemu-img create -q -f qcow2 " + (images / "base.qcow2").string() + " 16M && echo ok"),
       "ok\n");
-  std::ofstream(dir.path / "host.conf") << "[storage]\nimages = " << images.string()
-                                        << "\ninstances = " << instances.string() << "\n";
+  std::ofstream(dir.path / "host.conf")
+      << "[libvirt]\nuri = test:///default\n[storage]\nimages = " << images.string()
+      << "\ninstances = " << instances.string() << "\n";
   std::ofstream(dir.path / "vm.tmpl")
       << "MEMORY = 128\nDISK = [ IMAGE = base.qcow2 ]\nNIC = [ NETWORK = e2e ]\n"
          "CONTEXT = [ USER_DATA = \"#!/bin/sh\necho hi\", MY_IP = \"$NIC[IP]\" ]\n";

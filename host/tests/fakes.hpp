@@ -200,6 +200,10 @@ class FakeStorage : public Storage, public IsoWriter {
     f_.step("create_overlay");
     files[path] = "overlay of " + base;
   }
+  void remove_overlay(const std::string& path) override {
+    f_.step("remove_overlay");
+    files.erase(path);
+  }
   void remove_file(const std::string& path) override {
     f_.step("remove_file");
     files.erase(path);
@@ -405,6 +409,7 @@ class StorageRef : public Storage, public IsoWriter {
   void create_overlay(const std::string& b, const std::string& p) override {
     s_.create_overlay(b, p);
   }
+  void remove_overlay(const std::string& p) override { s_.remove_overlay(p); }
   void remove_file(const std::string& p) override { s_.remove_file(p); }
   bool exists(const std::string& p) override { return s_.exists(p); }
   std::vector<std::string> list_files(const std::string& d) override { return s_.list_files(d); }

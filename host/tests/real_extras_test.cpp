@@ -44,7 +44,8 @@ struct RealCli {
     fs::create_directories(images);
     fs::create_directories(instances);
     std::ofstream(dir.path / "host.conf")
-        << "[storage]\nimages = " << images.string() << "\ninstances = " << instances.string()
+        << "[libvirt]\nuri = test:///default\n[storage]\nimages = " << images.string()
+        << "\ninstances = " << instances.string()
         << "\n[vpn]\nstate_dir = " << (dir.path / "vpn").string() << "\n";
     env.connect = [this](const std::string&) {
       return std::make_unique<testing::HypervisorRef>(*libvirt);

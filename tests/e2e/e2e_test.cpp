@@ -190,10 +190,15 @@ TEST_F(E2e, CreateDeleteCyclesLeaveLibvirtAndDiskAsBefore) {
     return s;
   };
   const auto before = state();
+  // A disk too: its overlay is a volume of the storage pool libvirt makes for the instances
+  // directory ([storage] overlays = auto on qemu:///system).
+  vm::run_checked({"qemu-img", "create", "-q", "-f", "qcow2",
+                   (work() / "images" / "cycle-base.qcow2").string(), "16M"});
   const auto tmpl = work() / "cycle.tmpl";
   std::ofstream(tmpl) << "MEMORY = 128\nOS = [ KERNEL = \"" << kernel().string()
                       << "\", INITRD = \"" << initrd().string()
                       << "\", KERNEL_CMD = \"console=ttyS0 panic=-1\" ]\n"
+                      << "DISK = [ IMAGE = \"cycle-base.qcow2\" ]\n"
                       << "NIC = [ NETWORK = \"" << kNetwork << "\" ]\n";
   const auto started = Clock::now();
   for (int i = 0; i < cycles; ++i) {
@@ -209,6 +214,10 @@ TEST_F(E2e, CreateDeleteCyclesLeaveLibvirtAndDiskAsBefore) {
   std::printf("[ timing   ] %d create/delete cycles in %.1f s (%.2f s each)\n", cycles, seconds,
               seconds / cycles);
   EXPECT_EQ(state(), before);
+  // The pool stays (like the network); its volumes are gone with the VMs.
+  EXPECT_EQ(sandbox_->checked({"virsh", "-c", "qemu:///system", "vol-list", "cloudtwin-instances"})
+                .find("cycle-"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -92,6 +92,8 @@ class Storage {
   virtual void create_dir(const std::string& path) = 0;  // parents must exist
   virtual void remove_dir(const std::string& path) = 0;  // must be empty; absent is fine
   virtual void create_overlay(const std::string& base, const std::string& path) = 0;  // qcow2
+  // Absent is fine. Default: the overlay is a plain file.
+  virtual void remove_overlay(const std::string& path) { remove_file(path); }
   virtual void remove_file(const std::string& path) = 0;  // absent is fine
   virtual bool exists(const std::string& path) = 0;
   // Names of the regular files in `dir` whose names do not start with '.', sorted.
@@ -129,6 +131,13 @@ std::unique_ptr<Hypervisor> make_libvirt_hypervisor(const std::string& uri);
 std::unique_ptr<IsoWriter> make_libisofs_writer();
 std::unique_ptr<LinkAddresses> make_libnl_link_addresses();
 std::unique_ptr<Storage> make_local_storage(std::string qemu_img = "qemu-img");
+// Overlays as volumes of a libvirt `dir` storage pool on `instances_dir` (found by its target
+// path, else defined, started and marked autostart as "cloudtwin-instances"), made with
+// virStorageVolCreateXML (<backingStore> qcow2) and removed with virStorageVolDelete; an
+// overlay path must be directly in `instances_dir`. Everything else goes to `files`.
+std::unique_ptr<Storage> make_libvirt_pool_storage(const std::string& uri,
+                                                   const std::string& instances_dir,
+                                                   std::unique_ptr<Storage> files);
 std::unique_ptr<ImageTool> make_qemu_img_tool(std::string qemu_img = "qemu-img");
 std::unique_ptr<VpnIssuer> make_vpn_issuer(std::string state_dir);
 

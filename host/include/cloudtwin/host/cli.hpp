@@ -18,6 +18,10 @@ struct CliEnv {
   std::function<std::unique_ptr<Hypervisor>(const std::string& uri)> connect;
   std::function<std::unique_ptr<IsoWriter>()> iso_writer;
   std::function<std::unique_ptr<Storage>()> storage;
+  // Storage whose overlays go through a libvirt storage pool ([storage] overlays); unset:
+  // `storage` makes them.
+  std::function<std::unique_ptr<Storage>(const std::string& uri, const std::string& instances_dir)>
+      pool_storage;
   std::function<std::unique_ptr<Random>()> random;
   std::function<std::unique_ptr<ImageTool>()> image_tool;
   std::function<std::unique_ptr<VpnIssuer>(const std::string& state_dir)> vpn;
@@ -31,11 +35,12 @@ struct CliEnv {
 
 CliEnv default_cli_env();
 
-// /etc/cloudtwin/host.conf: [libvirt] uri, domain_type; [storage] images, instances;
+// /etc/cloudtwin/host.conf: [libvirt] uri, domain_type; [storage] images, instances, overlays;
 // [network] mac_prefix, nwfilter ("none" disables it); [vpn] state_dir. Missing keys keep their
 // defaults.
 struct HostConfig {
   std::string uri = "qemu:///system";
+  std::string overlays = "auto";  // [storage] overlays: auto | pool | qemu-img
   HostSettings settings;
 };
 // Throws ParseError with line and column for a line that is not a section, a

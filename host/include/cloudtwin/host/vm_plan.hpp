@@ -48,6 +48,9 @@ struct PlanInputs {
   core::MacPrefix mac_prefix;
   std::string images_dir = "/var/lib/cloudtwin/images";
   std::string instances_dir = "/var/lib/cloudtwin/instances";
+  // Overlays directly in instances_dir as NAME-diskN.qcow2 (a libvirt dir pool holds them),
+  // instead of instances_dir/NAME/diskN.qcow2.
+  bool flat_overlays = false;
   std::string domain_type = "qemu";        // TESTBED: kvm domains never boot here
   std::string nwfilter = "clean-traffic";  // empty: no anti-spoofing filter
   std::string user_ssh_key;                // $USER[SSH_PUBLIC_KEY]

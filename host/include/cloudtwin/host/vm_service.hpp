@@ -25,7 +25,15 @@ struct HostSettings {
   std::string domain_type = "qemu";
   std::string nwfilter = "clean-traffic";  // [network] nwfilter; "none" in host.conf: ""
   std::string vpn_state_dir = "/var/lib/cloudtwin/vpn";  // [vpn] state_dir
+  // Overlays are volumes of a libvirt storage pool on instances_dir, named NAME-diskN.qcow2
+  // in it (a pool cannot hold subdirectories); else qemu-img makes them as
+  // instances_dir/NAME/diskN.qcow2. Resolved from [storage] overlays and the URI.
+  bool overlay_pool = false;
 };
+
+// [storage] overlays: "pool" | "qemu-img" | "auto" (pool, except on test:///... URIs, whose
+// driver keeps volumes in memory only). Throws Error(InvalidArgument) for anything else.
+bool use_overlay_pool(const std::string& setting, const std::string& uri);
 
 struct VmSummary {
   std::string name;
