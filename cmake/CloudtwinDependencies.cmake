@@ -3,12 +3,15 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 
-# Core (pure) needs only Poco Foundation (base64, gzip) and Net (MIME multipart).
+# Core (pure) needs Boost (header-only base64 iterators) and zlib (gzip); its MIME
+# part (cloudtwin_core_mime) Poco Net.
+find_package(Boost 1.74 REQUIRED)              # header-only: Asio, Beast, Archive iterators
+find_package(ZLIB REQUIRED)
 find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net JSON Util XML)
 find_package(yaml-cpp REQUIRED)                # cloud-config and YAML templates (also fuzzed)
+find_package(nlohmann_json 3.10 REQUIRED)      # the agent's status report (header-only)
 
 if(NOT CLOUDTWIN_FUZZ)
-  find_package(Boost 1.74 REQUIRED)            # header-only Asio + Beast
   find_package(OpenSSL 3.0 REQUIRED)
   pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
   pkg_check_modules(LIBNL REQUIRED IMPORTED_TARGET libnl-3.0 libnl-route-3.0)

@@ -9,6 +9,7 @@ BUILD_PKGS=(
   libboost-dev libboost-system-dev
   libpoco-dev
   libssl-dev
+  nlohmann-json3-dev
   libvirt-dev
   libnl-3-dev libnl-route-3-dev
   libisofs-dev

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <ostream>
 
 #include "cloudtwin/agent/access.hpp"
@@ -16,6 +18,7 @@
 #include "cloudtwin/agent/agent_config.hpp"
 #include "cloudtwin/agent/context_cd.hpp"
 #include "cloudtwin/agent/ec2.hpp"
+#include "cloudtwin/agent/metadata_cache.hpp"
 #include "cloudtwin/agent/nocloud.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/version.hpp"
@@ -23,6 +26,9 @@
 namespace cloudtwin::agent {
 
 namespace {
+// `local`'s EC2 crawl for `final` (see metadata_cache.hpp); under --root.
+constexpr const char* kCrawlCache = "/run/cloudtwin-agent/ec2-metadata.json";
+
 constexpr const char* kUsage =
     "usage: cloudtwin-agent [--help] [--version]\n"
     "       cloudtwin-agent local|final|status [--root DIR] [--state-dir DIR]\n"
@@ -71,9 +77,50 @@ AgentConfig load_config(const CliOptions& o) {
   return config;
 }
 
+// The kernel's id of this boot: a crawl cached in another boot is never replayed.
+std::string boot_id() {
+  std::string id = read_or_empty("/proc/sys/kernel/random/boot_id");
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+std::filesystem::path crawl_path(const CliOptions& o) {
+  return under_root(o.agent.root, kCrawlCache);
+}
+
+std::map<std::string, MetadataResponse> load_crawl(const CliOptions& o,
+                                                   const std::string& endpoint) {
+  const auto path = crawl_path(o);
+  const std::string text = read_or_empty(path);
+  if (text.empty()) return {};
+  try {
+    auto cache = parse_metadata_cache(text, path.string());
+    if (cache.boot_id != boot_id() || cache.boot_id.empty() || cache.endpoint != endpoint)
+      return {};
+    return std::move(cache.responses);
+  } catch (const Error&) {
+    return {};  // a broken cache is no cache: crawl again
+  }
+}
+
+// After `local`: what it read from the service, 0600 in a 0700 directory under /run.
+void save_crawl(const CliOptions& o, const CachingMetadataClient* cache, std::ostream& err) {
+  if (cache == nullptr || cache->recorded().empty()) return;
+  try {
+    const auto path = crawl_path(o);
+    std::filesystem::create_directories(path.parent_path());
+    std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all);
+    write_file_atomic(
+        path, render_metadata_cache({boot_id(), cache->endpoint(), cache->recorded()}), 0600);
+  } catch (const std::exception& e) {
+    err << "cloudtwin-agent: cannot keep the metadata crawl for `final` (it will ask again): "
+        << e.what() << "\n";
+  }
+}
+
 std::vector<std::unique_ptr<Datasource>> make_sources(
     const CliOptions& o, const AgentConfig& config, DiskLocator& locator,
-    std::vector<std::unique_ptr<MetadataClient>>& clients) {
+    std::vector<std::unique_ptr<MetadataClient>>& clients, CachingMetadataClient** cache) {
   std::vector<std::unique_ptr<Datasource>> sources;
   for (const auto& name : config.order) {
     if (name == "context") {
@@ -94,6 +141,12 @@ std::vector<std::unique_ptr<Datasource>> make_sources(
                            ? std::vector<MetadataEndpoint>{parse_metadata_url(*o.metadata_url)}
                            : default_metadata_endpoints();
       clients.push_back(make_beast_metadata_client(std::move(endpoints), config.metadata_timeout));
+      // `final` replays `local`'s crawl of this boot; `local` always asks the service.
+      auto replay = o.command == "final" ? load_crawl(o, clients.back()->endpoint())
+                                         : std::map<std::string, MetadataResponse>{};
+      auto caching = std::make_unique<CachingMetadataClient>(*clients.back(), std::move(replay));
+      *cache = caching.get();
+      clients.push_back(std::move(caching));
       Ec2Options ec2;
       ec2.allow_imdsv1 = config.allow_imdsv1;
       ec2.token_ttl = config.token_ttl;
@@ -195,11 +248,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   AgentConfig config;
   std::vector<std::unique_ptr<MetadataClient>> clients;
+  CachingMetadataClient* crawl = nullptr;
   BlkidLocator locator;
   std::vector<std::unique_ptr<Datasource>> sources;
   try {
     config = load_config(o);
-    sources = make_sources(o, config, locator, clients);
+    sources = make_sources(o, config, locator, clients, &crawl);
   } catch (const Error& e) {
     err << "cloudtwin-agent: " << e.what() << "\n";
     return 2;
@@ -218,7 +272,11 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   };
   Agent agent(o.agent, std::move(sources), make_libnl_netlink, out, err, set_hostname_syscall,
               runner.get(), tunnel);
-  if (o.command == "local") return agent.local();
+  if (o.command == "local") {
+    const int rc = agent.local();
+    save_crawl(o, crawl, err);
+    return rc;
+  }
   if (o.command == "final") return agent.final_stage();
   return agent.status();
 }

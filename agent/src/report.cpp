@@ -1,11 +1,7 @@
 #include "cloudtwin/agent/report.hpp"
 
-#include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
-#include <sstream>
+// JSON through nlohmann-json (header-only): the agent loads no Poco at boot.
+#include <nlohmann/json.hpp>
 
 #include "cloudtwin/core/error.hpp"
 
@@ -51,70 +47,53 @@ std::string summary_line(const StageReport& report) {
 }
 
 std::string merge_status_json(std::string_view existing, const StageReport& report) {
-  Poco::JSON::Object::Ptr doc = new Poco::JSON::Object;
+  using nlohmann::json;
+  json doc = json::object();
   if (!existing.empty()) {
     try {
-      auto parsed = Poco::JSON::Parser().parse(std::string(existing));
-      doc = parsed.extract<Poco::JSON::Object::Ptr>();
-    } catch (const Poco::Exception& e) {
-      throw Error(ErrorCode::InvalidArgument, "status report is not JSON: " + e.displayText());
-    } catch (const std::exception& e) {
+      doc = json::parse(existing);
+    } catch (const json::exception& e) {
       throw Error(ErrorCode::InvalidArgument,
-                  std::string("status report is not an object: ") + e.what());
+                  std::string("status report is not JSON: ") + e.what());
     }
+    if (!doc.is_object()) throw Error(ErrorCode::InvalidArgument, "status report is not an object");
   }
-  Poco::JSON::Object::Ptr stages = doc->getObject("stages");
-  if (!stages) {
-    stages = new Poco::JSON::Object;
-    doc->set("stages", stages);
-  }
-  Poco::JSON::Object::Ptr stage = new Poco::JSON::Object;
-  stage->set("datasource", report.datasource);
-  stage->set("location", report.location);
-  stage->set("instance_id", report.instance_id);
-  stage->set("duration_ms", report.duration_ms);
-  stage->set("ok", report.ok());
-  stage->set("summary", summary_line(report));
-  Poco::JSON::Array::Ptr steps = new Poco::JSON::Array;
+  json& stages = doc["stages"];
+  if (!stages.is_object()) stages = json::object();
+  json stage = {{"datasource", report.datasource},
+                {"location", report.location},
+                {"instance_id", report.instance_id},
+                {"duration_ms", report.duration_ms},
+                {"ok", report.ok()},
+                {"summary", summary_line(report)}};
+  json steps = json::array();
   for (const auto& s : report.steps) {
-    Poco::JSON::Object::Ptr step = new Poco::JSON::Object;
-    step->set("name", s.name);
-    step->set("result", std::string(to_string(s.result)));
-    step->set("duration_ms", s.duration_ms);
-    Poco::JSON::Array::Ptr messages = new Poco::JSON::Array;
-    for (const auto& m : s.messages) messages->add(m);
-    step->set("messages", messages);
-    steps->add(step);
+    steps.push_back({{"name", s.name},
+                     {"result", to_string(s.result)},
+                     {"duration_ms", s.duration_ms},
+                     {"messages", s.messages}});
   }
-  stage->set("steps", steps);
-  if (!report.hostname.empty()) stage->set("hostname", report.hostname);
-  Poco::JSON::Array::Ptr parts = new Poco::JSON::Array;
+  stage["steps"] = std::move(steps);
+  if (!report.hostname.empty()) stage["hostname"] = report.hostname;
+  json parts = json::array();
   for (const auto& p : report.parts) {
-    Poco::JSON::Object::Ptr part = new Poco::JSON::Object;
-    part->set("name", p.name);
-    part->set("kind", p.kind);
-    if (p.exit_code >= 0) part->set("exit_code", p.exit_code);
-    part->set("ok", p.ok);
-    parts->add(part);
+    json part = {{"name", p.name}, {"kind", p.kind}, {"ok", p.ok}};
+    if (p.exit_code >= 0) part["exit_code"] = p.exit_code;
+    parts.push_back(std::move(part));
   }
-  stage->set("user_data_parts", parts);
+  stage["user_data_parts"] = std::move(parts);
   if (report.vpn) {
-    Poco::JSON::Object::Ptr vpn = new Poco::JSON::Object;
-    vpn->set("state", report.vpn->state);
-    vpn->set("interface", report.vpn->interface);
-    Poco::JSON::Array::Ptr addresses = new Poco::JSON::Array;
-    for (const auto& a : report.vpn->addresses) addresses->add(a);
-    vpn->set("addresses", addresses);
-    vpn->set("manager", report.vpn->manager);
-    if (report.vpn->pid > 0) vpn->set("pid", report.vpn->pid);
-    vpn->set("profile", report.vpn->profile);
-    stage->set("vpn", vpn);
+    json vpn = {{"state", report.vpn->state},
+                {"interface", report.vpn->interface},
+                {"addresses", report.vpn->addresses},
+                {"manager", report.vpn->manager},
+                {"profile", report.vpn->profile}};
+    if (report.vpn->pid > 0) vpn["pid"] = report.vpn->pid;
+    stage["vpn"] = std::move(vpn);
   }
-  stages->set(report.stage, stage);
-  std::ostringstream out;
-  doc->stringify(out, 2);
-  out << "\n";
-  return out.str();
+  stages[report.stage] = std::move(stage);
+  // Invalid UTF-8 from a datasource (a hostname, a script's name) is replaced, not fatal.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace cloudtwin::agent

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -60,7 +61,7 @@ class PeerNetns : public ::testing::Test {
       "network-interfaces": [{"mac": "02:00:c0:a8:7a:0a", "device-number": 0,
         "local-ipv4s": ["192.168.122.10"], "subnet-ipv4-cidr-block": "192.168.122.0/24"}],
       "public-keys": [{"name": "k", "openssh-key": "ssh-ed25519 AAAA peer"}],
-      "user-data": "#!/bin/sh\necho ran >> /dev/null\n",
+      "user-data": )" + user_data_json() + R"(,
       "metadata-options": {"http-tokens": "required"}})");
     const auto d = dir_.path().string();
     testing::write_file(dir_.path() / "metadata.conf",
@@ -68,7 +69,7 @@ class PeerNetns : public ::testing::Test {
                             "/instances\nctl_socket =\n[identity]\nkey = " + d +
                             "/id.key\ncert = " + d + "/id.crt\n");
     testing::write_file(dir_.path() / "root/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
-    must("ip netns exec " + host_ + " " + CLOUDTWIN_METADATA_BIN + " --config " + d +
+    must("ip netns exec " + host_ + " " + CLOUDTWIN_METADATA_BIN + " --access-log --config " + d +
          "/metadata.conf >" + d + "/md.out 2>" + d + "/md.err & echo $! >" + d + "/md.pid");
     for (int i = 0; i < 200; ++i) {
       if (testing::read_text(dir_.path() / "md.out").find("listening on") != std::string::npos)
@@ -84,6 +85,17 @@ class PeerNetns : public ::testing::Test {
       sh("ip netns del " + vm_);
       sh("ip netns del " + host_);
     }
+  }
+
+  // The record's user-data, as a JSON string.
+  virtual std::string user_data_json() const { return R"("#!/bin/sh\necho ran >> /dev/null\n")"; }
+  // Requests the service logged so far (--access-log).
+  std::size_t requests() {
+    const auto log =
+        testing::read_text(dir_.path() / "md.out") + testing::read_text(dir_.path() / "md.err");
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = log.find("/latest/", at)) != std::string::npos; ++at) ++n;
+    return n;
   }
 
   std::pair<int, std::string> agent(const std::string& stage) {
@@ -125,6 +137,38 @@ TEST_F(PeerNetns, MetadataInThePeerNamespaceSecondRunChangesNothing) {
   EXPECT_THAT(final2, HasSubstr("authorized_keys of root already up to date"));
   EXPECT_EQ(observed(), first);
   EXPECT_EQ(testing::read_text(dir_.path() / "root/etc/hostname"), "peer-vm\n");
+}
+
+// MIME multipart user-data through the real binary: the agent carries no Poco and its own
+// C++ runtime, and loads the cloudtwin-mime plugin (built next to it) for this. `final`
+// replays `local`'s crawl of this boot: it sends the service no request at all.
+class PeerNetnsMime : public PeerNetns {
+ protected:
+  std::string user_data_json() const override {
+    return R"("Content-Type: multipart/mixed; boundary=\"==B==\"\nMIME-Version: 1.0\n\n)"
+           R"(--==B==\nContent-Type: text/x-shellscript; charset=\"us-ascii\"\n)"
+           R"(Content-Disposition: attachment; filename=\"first.sh\"\n\n#!/bin/sh\nexit 0\n)"
+           R"(--==B==\nContent-Type: text/x-shellscript\nContent-Transfer-Encoding: base64\n)"
+           R"(Content-Disposition: attachment; filename=\"second.sh\"\n\nIyEvYmluL3NoCmV4aXQgMAo=\n)"
+           R"(--==B==--\n")";
+  }
+};
+
+TEST_F(PeerNetnsMime, MimeUserDataThroughThePluginAndFinalReplaysTheCrawl) {
+  const auto [rc1, local1] = agent("local");
+  ASSERT_EQ(rc1, 0) << local1;
+  const auto after_local = requests();
+  EXPECT_GT(after_local, 5u) << "the access log shows local's crawl";
+  const auto crawl = dir_.path() / "root/run/cloudtwin-agent/ec2-metadata.json";
+  ASSERT_TRUE(std::filesystem::exists(crawl));
+  EXPECT_EQ(std::filesystem::status(crawl).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const auto [rcf, final1] = agent("final");
+  ASSERT_EQ(rcf, 0) << final1;
+  EXPECT_THAT(final1, HasSubstr("user-data: part-001: ran part-001: exit 0"));
+  EXPECT_THAT(final1, HasSubstr("user-data: part-002: ran part-002: exit 0"));
+  EXPECT_THAT(final1, HasSubstr("ssh-keys: authorized_keys of root: 1 key(s) added"));
+  EXPECT_EQ(requests(), after_local) << "final asked the service again";
 }
 
 }  // namespace

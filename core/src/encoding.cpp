@@ -1,14 +1,16 @@
-// Transport encodings of user-data and context values: base64 and gzip (Poco).
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
-#include <Poco/DeflatingStream.h>
-#include <Poco/Exception.h>
-#include <Poco/InflatingStream.h>
+// Transport encodings of user-data and context values: base64 (Boost.Archive's
+// header-only base64 iterators) and gzip (zlib). No Poco and no libcrypto here: the
+// agent links this at boot, where every shared library costs each stage time (see
+// agent/CMakeLists.txt).
+#include <zlib.h>
+#include <boost/archive/iterators/base64_from_binary.hpp>
+#include <boost/archive/iterators/binary_from_base64.hpp>
+#include <boost/archive/iterators/transform_width.hpp>
 
 #include <array>
 #include <cstdio>
+#include <memory>
 #include <new>
-#include <sstream>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/user_data.hpp"
@@ -40,15 +42,18 @@ std::string describe_byte(char c) {
   return buf.data();
 }
 
-Poco::MemoryInputStream memory_stream(std::string_view data) {
-  return Poco::MemoryInputStream(data.data(), static_cast<std::streamsize>(data.size()));
+MemoryStream::MemoryStream(std::string_view data) : std::istream(nullptr) {
+  // std::streambuf's get area is char*, but nothing writes through it (no putback into it).
+  char* begin = const_cast<char*>(data.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  buf_.set(begin, begin + data.size());
+  rdbuf(&buf_);
 }
 
 // Reads a (decoding) stream to its end in chunks, never holding more than limit + 1 bytes:
 // this is what stops a gzip bomb. The stream must have exceptions(badbit) set so that an
 // exception thrown inside its streambuf reaches us instead of silently ending the read.
-[[noreturn]] static void throw_over_limit(const std::string& what, std::size_t limit,
-                                          const std::string& field) {
+[[noreturn]] void throw_over_limit(const std::string& what, std::size_t limit,
+                                   const std::string& field) {
   throw Error(ErrorCode::UserDataTooLarge, what + " is more than " + std::to_string(limit) +
                                                " bytes, over the limit (UserDataLimits::" + field +
                                                ")");
@@ -113,19 +118,23 @@ Base64Scan scan_base64(std::string_view text) {
 }
 
 std::string decode_clean_base64(const std::string& clean) {
-  auto in = memory_stream(clean);
-  Poco::Base64Decoder decoder(in);
-  decoder.exceptions(std::ios::badbit);
-  // Validated above, so the decoded size is known and bounded by the input.
-  return read_bounded(decoder, clean.size() / 4 * 3, "base64 output", "max_decoded");
+  // Validated and padded by scan_base64: groups of 4 alphabet characters, '=' only at
+  // the end. Padding decodes as 'A' (zero bits); its bytes are then dropped.
+  using namespace boost::archive::iterators;
+  using Decoder = transform_width<binary_from_base64<std::string::const_iterator>, 8, 6>;
+  std::size_t padding = 0;
+  for (auto it = clean.rbegin(); it != clean.rend() && *it == '='; ++it) ++padding;
+  std::string data(clean.begin(), clean.end() - static_cast<std::ptrdiff_t>(padding));
+  data.append(padding, 'A');
+  std::string out(Decoder(data.cbegin()), Decoder(data.cend()));
+  out.resize(data.size() / 4 * 3 - padding);
+  return out;
 }
 
 }  // namespace detail
 
 using detail::Base64Scan;
 using detail::decode_clean_base64;
-using detail::memory_stream;
-using detail::read_bounded;
 using detail::scan_base64;
 
 std::string base64_decode(std::string_view text) {
@@ -134,20 +143,15 @@ std::string base64_decode(std::string_view text) {
     throw Error(ErrorCode::UserDataBadBase64,
                 "base64: " + scan.error + " at byte offset " + std::to_string(*scan.error_offset));
   }
-  try {
-    return decode_clean_base64(scan.clean);
-  } catch (const Poco::Exception& e) {  // not expected after validation; keep the one error type
-    throw Error(ErrorCode::UserDataBadBase64, "base64: " + e.displayText());
-  }
+  return decode_clean_base64(scan.clean);
 }
 
 std::string base64_encode(std::string_view bytes) {
-  std::ostringstream out;
-  Poco::Base64Encoder encoder(out);
-  encoder.rdbuf()->setLineLength(0);
-  encoder.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  encoder.close();
-  return out.str();
+  using namespace boost::archive::iterators;
+  using Encoder = base64_from_binary<transform_width<std::string_view::const_iterator, 6, 8>>;
+  std::string out(Encoder(bytes.cbegin()), Encoder(bytes.cend()));
+  out.append((3 - bytes.size() % 3) % 3, '=');
+  return out;
 }
 
 bool looks_gzip(std::string_view data) noexcept {
@@ -155,34 +159,71 @@ bool looks_gzip(std::string_view data) noexcept {
          static_cast<unsigned char>(data[1]) == 0x8b;
 }
 
+namespace {
+
+constexpr int kGzipWindowBits = 15 + 16;  // zlib: 32 KiB window, gzip wrapper
+
+struct InflateEnd {
+  void operator()(z_stream* z) const noexcept { inflateEnd(z); }
+};
+struct DeflateEnd {
+  void operator()(z_stream* z) const noexcept { deflateEnd(z); }
+};
+
+[[noreturn]] void corrupt_gzip(const z_stream& z, int rc) {
+  const char* why = z.msg != nullptr ? z.msg : (rc == Z_BUF_ERROR ? "truncated input" : zError(rc));
+  throw Error(ErrorCode::UserDataBadGzip, std::string("gzip: corrupt data (") + why + ")");
+}
+
+}  // namespace
+
 std::string gunzip(std::string_view data, std::size_t max_output) {
-  try {
-    auto in = memory_stream(data);
-    Poco::InflatingInputStream inflater(in, Poco::InflatingStreamBuf::STREAM_GZIP);
-    inflater.exceptions(std::ios::badbit);
-    return read_bounded(inflater, max_output, "gunzipped user-data", "max_decoded");
-  } catch (const Error&) {
-    throw;
-  } catch (const Poco::Exception& e) {
-    throw Error(ErrorCode::UserDataBadGzip, "gzip: corrupt data (" + e.displayText() + ")");
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::UserDataBadGzip, std::string("gzip: corrupt data (") + e.what() + ")");
+  z_stream z{};
+  if (inflateInit2(&z, kGzipWindowBits) != Z_OK) throw std::bad_alloc();
+  const std::unique_ptr<z_stream, InflateEnd> guard(&z);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));  // NOLINT: zlib's API
+  std::size_t in_left = data.size();
+  std::string out;
+  std::array<char, std::size_t{16} * 1024> chunk{};
+  for (;;) {
+    if (z.avail_in == 0 && in_left > 0) {
+      z.avail_in = static_cast<uInt>(std::min<std::size_t>(in_left, 1U << 30));
+      in_left -= z.avail_in;
+    }
+    z.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    z.avail_out = static_cast<uInt>(chunk.size());
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    const std::size_t got = chunk.size() - z.avail_out;
+    // One byte past the limit tells "exactly at the limit" from "over it".
+    if (got > max_output - out.size())
+      detail::throw_over_limit("gunzipped user-data", max_output, "max_decoded");
+    out.append(chunk.data(), got);
+    if (rc == Z_STREAM_END) {
+      // A second gzip member follows (as `cat a.gz b.gz` makes): gunzip reads them all.
+      if (z.avail_in == 0 && in_left == 0) break;
+      if (inflateReset(&z) != Z_OK) corrupt_gzip(z, Z_STREAM_ERROR);
+      continue;
+    }
+    if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+    if (rc != Z_OK) corrupt_gzip(z, rc);  // Z_BUF_ERROR: input ended inside the stream
   }
+  return out;
 }
 
 std::string gzip(std::string_view data) {
-  // Poco's DeflatingStreamBuf writes nothing at all when nothing was written to it; this is what
-  // zlib produces for an empty gzip member (no name, mtime 0, OS unix).
-  if (data.empty())
-    return std::string(
-        "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20);
-  std::ostringstream out;
-  Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_GZIP);
-  deflater.write(data.data(), static_cast<std::streamsize>(data.size()));
-  deflater.close();
-  return out.str();
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK)
+    throw std::bad_alloc();
+  const std::unique_ptr<z_stream, DeflateEnd> guard(&z);
+  std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));  // NOLINT: zlib's API
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END) throw std::bad_alloc();
+  out.resize(z.total_out);
+  return out;
 }
 
 }  // namespace cloudtwin::core

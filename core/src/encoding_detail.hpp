@@ -1,11 +1,10 @@
 #pragma once
 // Internal to core/src: the bounded stream reading and base64 scanning shared by
 // encoding.cpp and user_data.cpp. Not installed, not part of the public API.
-#include <Poco/MemoryStream.h>
-
 #include <cstddef>
 #include <istream>
 #include <optional>
+#include <streambuf>
 #include <string>
 #include <string_view>
 
@@ -17,7 +16,19 @@ char ascii_lower(char c) noexcept;
 bool starts_with_ci(std::string_view s, std::string_view prefix) noexcept;
 std::string describe_byte(char c);
 
-Poco::MemoryInputStream memory_stream(std::string_view data);
+// An istream over bytes owned elsewhere (no copy); they must outlive the stream.
+class MemoryStream : public std::istream {
+ public:
+  explicit MemoryStream(std::string_view data);
+
+ private:
+  struct Buf : std::streambuf {
+    void set(char* begin, char* end) { setg(begin, begin, end); }
+  } buf_;
+};
+
+[[noreturn]] void throw_over_limit(const std::string& what, std::size_t limit,
+                                   const std::string& field);
 
 // Reads a (decoding) stream to its end in chunks, never holding more than limit + 1
 // bytes: this is what stops a gzip bomb. Throws Error(UserDataTooLarge) naming `what`

@@ -64,11 +64,24 @@ std::string decode_user_data(std::string_view raw,
 
 // Splits MIME multipart user-data into parts (recursively; nested multiparts are
 // flattened) using Poco's MIME reader. Non-multipart input yields one part.
+// MIME needs the splitter of cloudtwin_core_mime (see set_mime_splitter); without one,
+// MIME input throws Error(UserDataBadMime) saying so.
 // Throws Error(UserDataBadMime) with the part number ("MIME part 2.1" when nested) on
 // malformed or truncated MIME, Error(UserDataTooLarge) past max_parts, max_depth or
 // max_decoded (gunzipped part contents count together).
 std::vector<UserDataPart> split_user_data(std::string_view decoded,
                                           const UserDataLimits& limits = {});
+
+// MIME splitting (Poco::Net) lives in the library cloudtwin_core_mime, not in the core:
+// the agent must not load Poco at every boot. A program that links cloudtwin_core_mime
+// has split_mime_user_data installed before main(); the agent installs a loader of the
+// cloudtwin-mime plugin instead. Returns the splitter that was installed before.
+using MimeSplitter = std::vector<UserDataPart> (*)(std::string_view message,
+                                                   const UserDataLimits& limits);
+MimeSplitter set_mime_splitter(MimeSplitter splitter) noexcept;
+// In cloudtwin_core_mime: the MIME message `message` (classified Multipart) into parts.
+std::vector<UserDataPart> split_mime_user_data(std::string_view message,
+                                               const UserDataLimits& limits);
 
 // decode_user_data + split_user_data.
 std::vector<UserDataPart> parse_user_data(std::string_view raw,
