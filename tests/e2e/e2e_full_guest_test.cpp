@@ -142,8 +142,10 @@ class FullGuest : public E2e {
   std::string read_guest_file(const std::string& name, const std::string& path) {
     const auto raw = work() / (name + ".raw");
     if (!fs::exists(raw)) {
+      // A volume of the instances dir's storage pool ([storage] overlays = auto on
+      // qemu:///system): flat in the directory, as a pool has no subdirectories.
       vm::run_checked({"qemu-img", "convert", "-O", "raw",
-                       (work() / "instances" / name / "disk0.qcow2").string(), raw.string()},
+                       (work() / "instances" / (name + "-disk0.qcow2")).string(), raw.string()},
                       300s);
       // The forced stop left the latest metadata in the ext4 journal; debugfs does not replay
       // it. e2fsck does (on this copy only).
