@@ -56,7 +56,57 @@ class BeastMetadataClient : public MetadataClient {
     throw Error(ErrorCode::Io, "cannot reach the EC2 metadata service (" + reasons + ")");
   }
 
+  // HTTP/1.1 pipelining on the kept-alive connection: every request written, then the
+  // answers read in order. Whatever is left unanswered (the server closed, an error) is
+  // sent again one by one, with send()'s reconnect.
+  std::vector<MetadataResponse> send_all(const std::vector<MetadataRequest>& requests) override {
+    if (!stream_ || requests.size() < 2) return MetadataClient::send_all(requests);
+    std::vector<MetadataResponse> out;
+    out.reserve(requests.size());
+    beast::error_code ec;
+    std::size_t written = 0;
+    stream_->expires_after(timeout_);
+    for (; written < requests.size(); ++written) {
+      auto req = make_request(requests[written]);
+      ec = run([&](auto handler) { http::async_write(*stream_, req, std::move(handler)); });
+      if (ec) break;
+    }
+    buffer_.clear();
+    while (!ec && stream_ && out.size() < written) {
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(kBodyLimit);
+      stream_->expires_after(timeout_);
+      ec = run(
+          [&](auto handler) { http::async_read(*stream_, buffer_, parser, std::move(handler)); });
+      if (ec) break;
+      auto response = parser.release();
+      const bool keep_alive = response.keep_alive();
+      out.push_back({static_cast<int>(response.result_int()), std::move(response.body())});
+      if (!keep_alive) stream_.reset();
+    }
+    if (out.size() < requests.size()) {
+      stream_.reset();
+      for (std::size_t i = out.size(); i < requests.size(); ++i) out.push_back(send(requests[i]));
+    }
+    return out;
+  }
+
  private:
+  http::request<http::string_body> make_request(const MetadataRequest& request) const {
+    const auto& ep = endpoints_[current_];
+    http::request<http::string_body> req;
+    req.method_string(request.method);
+    req.target(request.path);
+    req.version(11);
+    const bool v6 = ep.host.find(':') != std::string::npos;
+    req.set(http::field::host, (v6 ? "[" + ep.host + "]" : ep.host) +
+                                   (ep.port == 80 ? "" : ":" + std::to_string(ep.port)));
+    req.set(http::field::user_agent, "cloudtwin-agent");
+    for (const auto& [name, value] : request.headers) req.set(name, value);
+    req.prepare_payload();
+    return req;
+  }
+
   // Runs one asynchronous operation to completion (async, so that the stream's
   // expiry bounds it: Beast's timeouts apply to asynchronous operations only).
   template <typename Start>
@@ -82,17 +132,7 @@ class BeastMetadataClient : public MetadataClient {
   }
 
   std::optional<MetadataResponse> exchange(const MetadataRequest& request, beast::error_code& ec) {
-    const auto& ep = endpoints_[current_];
-    http::request<http::string_body> req;
-    req.method_string(request.method);
-    req.target(request.path);
-    req.version(11);
-    const bool v6 = ep.host.find(':') != std::string::npos;
-    req.set(http::field::host, (v6 ? "[" + ep.host + "]" : ep.host) +
-                                   (ep.port == 80 ? "" : ":" + std::to_string(ep.port)));
-    req.set(http::field::user_agent, "cloudtwin-agent");
-    for (const auto& [name, value] : request.headers) req.set(name, value);
-    req.prepare_payload();
+    auto req = make_request(request);
     buffer_.clear();
     stream_->expires_after(timeout_);
     ec = run([&](auto handler) { http::async_write(*stream_, req, std::move(handler)); });

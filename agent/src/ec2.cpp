@@ -1,6 +1,7 @@
 // The EC2 datasource over a MetadataClient: IMDSv2 token, then GETs; retries with
 // backoff while the service cannot be reached or answers 5xx.
 #include <algorithm>
+#include <array>
 #include <thread>
 
 #include "cloudtwin/agent/ec2.hpp"
@@ -12,6 +13,8 @@ namespace {
 
 constexpr const char* kTokenHeader = "X-aws-ec2-metadata-token";
 constexpr const char* kTtlHeader = "X-aws-ec2-metadata-token-ttl-seconds";
+constexpr std::array<const char*, 5> kNicFiles{
+    "device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s", "subnet-ipv6-cidr-blocks"};
 
 bool retryable(int status) { return status >= 500 || status == 429; }
 
@@ -64,7 +67,32 @@ bool Ec2Datasource::accept_token(const MetadataResponse& response) {
   return true;
 }
 
+void Ec2Datasource::prefetch(const std::vector<std::string>& paths) {
+  if (!options_.prefetch || paths.size() < 2) return;
+  std::vector<MetadataRequest> requests;
+  for (const auto& path : paths) {
+    requests.push_back({"GET", "/latest/" + path, {}});
+    if (!token_.empty()) requests.back().headers.emplace_back(kTokenHeader, token_);
+  }
+  std::vector<MetadataResponse> answers;
+  try {
+    answers = client_.send_all(requests);
+  } catch (const Error&) {
+    return;  // get() asks again, with its retries
+  }
+  for (std::size_t i = 0; i < answers.size() && i < paths.size(); ++i) {
+    if (answers[i].status == 200 || answers[i].status == 404)
+      prefetched_[paths[i]] = std::move(answers[i]);
+  }
+}
+
 std::optional<std::string> Ec2Datasource::get(const std::string& path) {
+  if (const auto it = prefetched_.find(path); it != prefetched_.end()) {
+    auto answer = std::move(it->second);
+    prefetched_.erase(it);
+    if (answer.status == 200) return std::move(answer.body);
+    return std::nullopt;  // 404
+  }
   MetadataRequest request{"GET", "/latest/" + path, {}};
   if (!token_.empty()) request.headers.emplace_back(kTokenHeader, token_);
   auto response = send_retrying(request);
@@ -88,7 +116,14 @@ std::optional<std::string> Ec2Datasource::get(const std::string& path) {
 void Ec2Datasource::read_nics() {
   const auto macs = get("meta-data/network/interfaces/macs/");
   if (!macs) return;
-  for (const auto& mac : parse_listing(*macs)) {
+  const auto listed = parse_listing(*macs);
+  std::vector<std::string> paths;  // every NIC's files in one round trip
+  for (std::size_t n = 0; n < listed.size() && n < options_.max_nics; ++n) {
+    for (const char* name : kNicFiles)
+      paths.push_back("meta-data/network/interfaces/macs/" + listed[n] + "/" + name);
+  }
+  prefetch(paths);
+  for (const auto& mac : listed) {
     if (metadata_.nics.size() >= options_.max_nics) {
       metadata_.warnings.push_back("EC2 metadata lists more than " +
                                    std::to_string(options_.max_nics) + " NICs; the rest ignored");
@@ -96,8 +131,8 @@ void Ec2Datasource::read_nics() {
     }
     std::map<std::string, std::string> files;
     const std::string dir = "meta-data/network/interfaces/macs/" + mac + "/";
-    for (const char* name : {"device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s",
-                             "subnet-ipv6-cidr-blocks"}) {
+
+    for (const char* name : kNicFiles) {
       if (auto body = get(dir + name)) files.emplace(name, std::move(*body));
     }
     try {
@@ -122,6 +157,9 @@ bool Ec2Datasource::probe() {
     return false;  // nothing answered within max_wait: not on EC2, or no service here
   }
   if (!accept_token(put)) return false;
+  prefetched_.clear();
+  prefetch({"meta-data/instance-id", "meta-data/local-hostname", "meta-data/public-keys/",
+            "meta-data/network/interfaces/macs/", "user-data"});
   const auto id = get("meta-data/instance-id");
   if (!id) return false;
   metadata_ = {};
@@ -132,6 +170,10 @@ bool Ec2Datasource::probe() {
     if (auto lines = parse_listing(*h); !lines.empty()) metadata_.local_hostname = lines.front();
   }
   if (const auto keys = get("meta-data/public-keys/")) {
+    std::vector<std::string> paths;
+    for (const auto& index : public_key_indexes(*keys))
+      paths.push_back("meta-data/public-keys/" + index + "/openssh-key");
+    prefetch(paths);
     for (const auto& index : public_key_indexes(*keys)) {
       if (auto key = get("meta-data/public-keys/" + index + "/openssh-key")) {
         for (auto& line : parse_listing(*key)) metadata_.public_keys.push_back(std::move(line));
@@ -140,6 +182,7 @@ bool Ec2Datasource::probe() {
   }
   read_nics();
   user_data_ = get("user-data");
+  prefetched_.clear();
   return true;
 }
 

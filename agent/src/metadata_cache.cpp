@@ -36,6 +36,25 @@ CachingMetadataClient::CachingMetadataClient(MetadataClient& inner,
                                              std::map<std::string, MetadataResponse> replay)
     : inner_(inner), recorded_(std::move(replay)), replaying_(!recorded_.empty()) {}
 
+namespace {
+constexpr const char* kCachedToken = "cloudtwin-cached-crawl";
+constexpr const char* kTokenHeader = "X-aws-ec2-metadata-token";
+}  // namespace
+
+MetadataRequest CachingMetadataClient::live(MetadataRequest request) {
+  for (auto& [name, value] : request.headers) {
+    if (name != kTokenHeader || value != kCachedToken) continue;
+    // The datasource holds the token we made up: the service gets a real one, taken
+    // once with the datasource's own token request.
+    if (real_token_.empty() && token_request_) {
+      const auto answer = inner_.send(*token_request_);
+      if (answer.status == 200) real_token_ = answer.body;
+    }
+    value = real_token_;
+  }
+  return request;
+}
+
 MetadataResponse CachingMetadataClient::send(const MetadataRequest& request) {
   if (request.method == "GET") {
     if (const auto it = recorded_.find(request.path); it != recorded_.end()) {
@@ -43,16 +62,46 @@ MetadataResponse CachingMetadataClient::send(const MetadataRequest& request) {
       return it->second;
     }
     ++misses_;
-    replaying_ = false;  // the token we handed out is not real: live from here on
-    auto response = inner_.send(request);
+    auto response = inner_.send(live(request));
     if (response.status == 200 || response.status == 404) recorded_[request.path] = response;
     return response;
   }
   if (replaying_ && request.method == "PUT" && request.path == "/latest/api/token") {
     ++hits_;
-    return {200, "cloudtwin-cached-crawl"};
+    token_request_ = request;
+    return {200, kCachedToken};
   }
   return inner_.send(request);
+}
+
+std::vector<MetadataResponse> CachingMetadataClient::send_all(
+    const std::vector<MetadataRequest>& requests) {
+  std::vector<MetadataResponse> out(requests.size());
+  std::vector<MetadataRequest> misses;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    const auto it = r.method == "GET" ? recorded_.find(r.path) : recorded_.end();
+    if (it != recorded_.end()) {
+      ++hits_;
+      out[i] = it->second;
+    } else if (r.method != "GET") {
+      out[i] = send(r);
+    } else {
+      misses.push_back(r);
+      where.push_back(i);
+    }
+  }
+  if (misses.empty()) return out;
+  misses_ += static_cast<int>(misses.size());
+  for (auto& m : misses) m = live(std::move(m));
+  auto answers = inner_.send_all(misses);
+  for (std::size_t k = 0; k < answers.size() && k < where.size(); ++k) {
+    if (answers[k].status == 200 || answers[k].status == 404)
+      recorded_[misses[k].path] = answers[k];
+    out[where[k]] = std::move(answers[k]);
+  }
+  return out;
 }
 
 }  // namespace cloudtwin::agent

@@ -52,6 +52,13 @@ Ec2Options fast() {
   return o;
 }
 
+// One request at a time, as the tests of exact request sequences and retries need.
+Ec2Options sequential() {
+  Ec2Options o = fast();
+  o.prefetch = false;
+  return o;
+}
+
 TEST(Ec2RealService, TokenFlowReadsEverything) {
   Service service(record("127.0.0.1", "required"));
   auto client = client_for(service.port());
@@ -73,12 +80,67 @@ TEST(Ec2RealService, TokenFlowReadsEverything) {
   EXPECT_EQ(ds.location(), service.url() + "");
 }
 
+// The tree read level by level, each level pipelined on the kept-alive connection:
+// the same data as one request at a time, in 4 exchanges instead of 13.
+class Batches : public MetadataClient {
+ public:
+  explicit Batches(MetadataClient& inner) : inner_(inner) {}
+  MetadataResponse send(const MetadataRequest& r) override {
+    ++exchanges;
+    return inner_.send(r);
+  }
+  std::vector<MetadataResponse> send_all(const std::vector<MetadataRequest>& r) override {
+    ++exchanges;
+    return inner_.send_all(r);
+  }
+  std::string endpoint() const override { return inner_.endpoint(); }
+  int exchanges = 0;
+
+ private:
+  MetadataClient& inner_;
+};
+
+TEST(Ec2RealService, PipelinedCrawlReadsTheSameInFourExchanges) {
+  Service service(record("127.0.0.1", "required"));
+  struct Seen {
+    std::optional<std::string> id, host, user_data;
+    std::vector<std::string> keys;
+    std::string plan;
+    int exchanges;
+  };
+  auto crawl = [&](const Ec2Options& options) {
+    auto client = client_for(service.port());
+    Batches batches(*client);
+    Ec2Datasource ds(batches, options);
+    EXPECT_TRUE(ds.probe());
+    std::string plan;
+    for (const auto& nic : ds.network_plan({}).nics) {
+      plan += nic.mac.to_string();
+      for (const auto& a : nic.addresses) plan += " " + to_string(a);
+      for (const auto& r : nic.routes) plan += " " + to_string(r);
+      plan += ";";
+    }
+    return Seen{ds.instance_id(),     ds.hostname(), ds.user_data(),
+                ds.ssh_public_keys(), plan,          batches.exchanges};
+  };
+  const Seen one = crawl(sequential());
+  const Seen piped = crawl(fast());
+  EXPECT_EQ(piped.id, one.id);
+  EXPECT_EQ(piped.host, one.host);
+  EXPECT_EQ(piped.user_data, one.user_data);
+  EXPECT_EQ(piped.keys, one.keys);
+  EXPECT_EQ(piped.plan, one.plan);
+  EXPECT_EQ(one.exchanges, 18)
+      << "token, id, hostname, keys/, 2 keys, macs/, 2 x 5 NIC files, user-data";
+  EXPECT_EQ(piped.exchanges, 4) << "token, top level, keys, NIC files";
+}
+
 TEST(Ec2RealService, ExpiredTokenIs401ThenANewTokenIsFetched) {
   Service service(record("127.0.0.1", "required"));
   auto client = client_for(service.port());
   Tamper tamper(*client);
   tamper.corrupt_next_token = true;
-  Ec2Datasource ds(tamper, fast());
+  Ec2Datasource ds(tamper, sequential());
   ASSERT_TRUE(ds.probe());
   EXPECT_EQ(ds.instance_id(), "i-0abc");
   EXPECT_THAT(std::vector<std::string>(tamper.log.begin(), tamper.log.begin() + 4),
@@ -219,6 +281,7 @@ TEST(Ec2Retry, FiveHundredsAndRefusalsAreRetriedUntilTheDeadline) {
     std::size_t sleeps = 0;
     auto now = std::chrono::steady_clock::time_point{};
     Ec2Options options;
+    options.prefetch = false;
     options.max_wait = milliseconds(c.max_wait_ms);
     Ec2Datasource ds(
         client, options,
@@ -237,7 +300,7 @@ TEST(Ec2Retry, FiveHundredsAndRefusalsAreRetriedUntilTheDeadline) {
 
 TEST(Ec2Retry, FiveHundredAfterTheDeadlineIsAnErrorNamingThePath) {
   Scripted client({200, 503, 503});
-  Ec2Datasource ds(client, fast());
+  Ec2Datasource ds(client, sequential());
   EXPECT_THAT([&] { ds.probe(); },
               ::testing::ThrowsMessage<Error>(
                   HasSubstr("scripted: GET /latest/meta-data/instance-id answered 503")));

@@ -34,6 +34,14 @@ class MetadataClient {
  public:
   virtual ~MetadataClient() = default;
   virtual MetadataResponse send(const MetadataRequest& request) = 0;
+  // Several requests at once, answers in order. The default sends them one by one; a
+  // client on a kept-alive connection pipelines them (one round trip for all).
+  virtual std::vector<MetadataResponse> send_all(const std::vector<MetadataRequest>& requests) {
+    std::vector<MetadataResponse> out;
+    out.reserve(requests.size());
+    for (const auto& r : requests) out.push_back(send(r));
+    return out;
+  }
   // For the report: "http://169.254.169.254:80".
   virtual std::string endpoint() const = 0;
 };
@@ -117,6 +125,8 @@ struct Ec2Options {
   std::chrono::milliseconds max_retry{2000};
   Ec2PrimaryMode primary = Ec2PrimaryMode::Auto;
   std::size_t max_nics = 32;
+  // Ask for each level of the tree in one send_all (4 round trips instead of ~12).
+  bool prefetch = true;
 };
 
 class Ec2Datasource : public Datasource {
@@ -150,6 +160,9 @@ class Ec2Datasource : public Datasource {
   bool acquire_token();
   bool accept_token(const MetadataResponse& response);      // false: nobody served here (404)
   std::optional<std::string> get(const std::string& path);  // 404 -> nullopt
+  // Asks for `paths` in one send_all; get() then uses the 200/404 answers. Anything
+  // else (401, 5xx, a broken pipeline) is left to get()'s own request and retries.
+  void prefetch(const std::vector<std::string>& paths);
   void read_nics();
 
   MetadataClient& client_;
@@ -160,6 +173,7 @@ class Ec2Datasource : public Datasource {
   std::string token_;
   Ec2Metadata metadata_;
   std::optional<std::string> user_data_;
+  std::map<std::string, MetadataResponse> prefetched_;  // path -> answer
   std::vector<std::string> warnings_;
 };
 

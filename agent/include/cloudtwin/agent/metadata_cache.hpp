@@ -5,9 +5,9 @@
 // service still answering (EC2 throttles IMDS). A cache miss goes to the service.
 //
 // CachingMetadataClient decorates the real client: GET answers (200 and 404 only) are
-// recorded; when created with recorded answers it replays them, and answers the IMDSv2
-// token request itself until the first miss (from then on everything is live, and the
-// datasource's "401 -> new token" retry gets it a real token). Tokens are never recorded.
+// recorded; when created with recorded answers it replays them and answers the IMDSv2
+// token request itself; a miss goes to the service with a real token, fetched then (with
+// the datasource's own token request). Tokens are never recorded.
 // The cache file holds user-data: callers write it 0600 under /run (gone at reboot) and
 // accept it only for the boot (kernel boot_id) and endpoint it was made for.
 #include <map>
@@ -35,6 +35,8 @@ class CachingMetadataClient : public MetadataClient {
                                  std::map<std::string, MetadataResponse> replay = {});
 
   MetadataResponse send(const MetadataRequest& request) override;
+  // Hits from the record; the misses go to the inner client in one send_all.
+  std::vector<MetadataResponse> send_all(const std::vector<MetadataRequest>& requests) override;
   std::string endpoint() const override { return inner_.endpoint(); }
 
   // Every GET answer seen (replayed or live), for the next stage.
@@ -43,9 +45,14 @@ class CachingMetadataClient : public MetadataClient {
   int misses() const { return misses_; }
 
  private:
+  // The request as the service must see it: our made-up token replaced by a real one.
+  MetadataRequest live(MetadataRequest request);
+
   MetadataClient& inner_;
   std::map<std::string, MetadataResponse> recorded_;
   bool replaying_;
+  std::optional<MetadataRequest> token_request_;  // the datasource's, answered by us
+  std::string real_token_;
   int hits_ = 0;
   int misses_ = 0;
 };
