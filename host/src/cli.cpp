@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: cloudtwin [--help] [--version] [--connect URI] [--config FILE] COMMAND ...\n"
     "       cloudtwin net create NAME --cidr A.B.C.D/N [--gateway IP] [--dns IP,...]\n"
-    "                            [--mode nat|isolated|bridge:BR] [--json]\n"
+    "                            [--mode nat|isolated|bridge:BR] [--mac-prefix XX:XX] [--json]\n"
     "       cloudtwin net list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vm create TEMPLATE [--name NAME] [--ssh-key FILE] [--json]\n"
     "       cloudtwin vm list|show NAME|delete NAME [--json]\n"
@@ -32,7 +32,10 @@ constexpr const char* kUsage =
     "--mode nat (default) and isolated make a bridge with DHCP reservations; bridge:BR puts\n"
     "VMs on the existing host bridge BR (e.g. the LAN's br0): no DHCP there, VMs take their\n"
     "address from the context CD or their MAC; --gateway and --dns are then the LAN's.\n"
-    "cloudtwin adds 169.254.169.254/32 and fd00:ec2::254/128 to BR (netlink) if missing.\n";
+    "cloudtwin adds 169.254.169.254/32 and fd00:ec2::254/128 to BR (netlink) if missing.\n"
+    "--mac-prefix: the first two bytes of the MACs of VMs on the network (the other four are\n"
+    "the IPv4 address); the first byte must be locally administered unicast (02, 0a, 52, fe,\n"
+    "...). Kept with the network; default: [network] mac_prefix in host.conf.\n";
 
 int usage_error(std::ostream& err, const std::string& message) {
   err << "cloudtwin: " << message << "\n" << kUsage;
@@ -101,9 +104,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (i + 1 >= args.size()) return usage_error(err, command + " needs a subcommand");
   const auto verb = args[i + 1];
   try {
-    const auto args_parsed = parse_args(
-        args, i + 2, {"--name", "--cidr", "--gateway", "--dns", "--mode", "--ssh-key", "--format"},
-        {"--json", "--force"});
+    const auto args_parsed = parse_args(args, i + 2,
+                                        {"--name", "--cidr", "--gateway", "--dns", "--mode",
+                                         "--mac-prefix", "--ssh-key", "--format"},
+                                        {"--json", "--force"});
     CliContext ctx{env, HostConfig{}, uri, out, err};
     if (const auto text = env.read_file(config_path))
       ctx.config = parse_host_conf(*text, config_path);

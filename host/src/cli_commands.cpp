@@ -31,14 +31,21 @@ std::string need_one(const Args& a, const std::string& what) {
 
 namespace {
 
-std::string net_json(const NetworkSummary& n) {
-  std::string j = "{\"name\":" + json_quote(n.spec.name) +
-                  ",\"active\":" + (n.active ? "true" : "false") +
-                  ",\"mode\":" + json_quote(to_string(n.spec.mode)) +
-                  ",\"dhcp\":" + (n.spec.dhcp() ? "true" : "false") +
-                  ",\"cidr\":" + json_quote(n.spec.cidr.to_string()) +
-                  ",\"gateway\":" + json_quote(n.spec.gateway.to_string()) +
-                  ",\"bridge\":" + json_quote(n.spec.bridge) + ",\"dns\":[";
+// What `vm create` uses on the network: its own prefix, else (a network made before the
+// prefix was recorded) host.conf's.
+core::MacPrefix mac_prefix_of(const NetworkSpec& n, const core::MacPrefix& host_conf) {
+  return n.mac_prefix.value_or(host_conf);
+}
+
+std::string net_json(const NetworkSummary& n, const core::MacPrefix& host_conf) {
+  std::string j =
+      "{\"name\":" + json_quote(n.spec.name) + ",\"active\":" + (n.active ? "true" : "false") +
+      ",\"mode\":" + json_quote(to_string(n.spec.mode)) +
+      ",\"dhcp\":" + (n.spec.dhcp() ? "true" : "false") +
+      ",\"cidr\":" + json_quote(n.spec.cidr.to_string()) +
+      ",\"gateway\":" + json_quote(n.spec.gateway.to_string()) +
+      ",\"bridge\":" + json_quote(n.spec.bridge) +
+      ",\"mac_prefix\":" + json_quote(mac_prefix_of(n.spec, host_conf).to_string()) + ",\"dns\":[";
   for (std::size_t i = 0; i < n.spec.dns.size(); ++i)
     j += (i ? "," : "") + json_quote(n.spec.dns[i]);
   j += "],\"vms\":" + std::to_string(n.vm_count) + ",\"reservations\":[";
@@ -80,7 +87,7 @@ std::string metadata_addresses_text(const NetworkSummary& n) {
   return out;
 }
 
-void print_net(std::ostream& out, const NetworkSummary& n) {
+void print_net(std::ostream& out, const NetworkSummary& n, const core::MacPrefix& host_conf) {
   std::string dns;
   for (const auto& d : n.spec.dns) dns += (dns.empty() ? "" : ",") + d;
   const bool bridged = n.spec.mode == NetworkMode::Bridge;
@@ -92,10 +99,12 @@ void print_net(std::ostream& out, const NetworkSummary& n) {
       {"gateway:", n.spec.gateway.to_string()},
       {"bridge:", n.spec.bridge + (bridged ? " (existing host bridge)" : "")},
       {bridged ? "dns servers:" : "dns forwarders:", dns.empty() ? "-" : dns},
+      {"mac prefix:", n.spec.mac_prefix ? n.spec.mac_prefix->to_string()
+                                        : host_conf.to_string() + " (host.conf's: the network "
+                                                                  "records none)"},
       {"vms:", std::to_string(n.vm_count)}};
   if (bridged) {
-    if (n.spec.mac_prefix) rows.push_back({"mac prefix:", n.spec.mac_prefix->to_string()});
-    const auto prefix = n.spec.mac_prefix.value_or(core::MacPrefix{}).to_string();
+    const auto prefix = mac_prefix_of(n.spec, host_conf).to_string();
     rows.push_back({"dhcp:",
                     "none (bridge mode runs no dnsmasq, so no reservations): VMs take "
                     "their address from the context CD (ETHx_IP) or their MAC (" +
@@ -156,11 +165,15 @@ int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
   auto hv = ctx.env.connect(ctx.uri);
   auto links = ctx.env.link_addresses ? ctx.env.link_addresses() : nullptr;
   NetService nets(*hv, links.get());
+  const auto& host_prefix = ctx.config.settings.mac_prefix;
   if (verb == "create") {
     const auto name = need_one(a, "network NAME");
     if (a.option("--cidr").empty()) throw UsageError{"net create needs --cidr A.B.C.D/N"};
     auto spec = make_network_spec(name, a.option("--cidr"), a.option("--gateway"),
-                                  a.option("--dns"), a.option("--mode"));
+                                  a.option("--dns"), a.option("--mode"), a.option("--mac-prefix"));
+    // Recorded with the network, so a later change to host.conf does not give new VMs on it
+    // MACs of another prefix than its existing VMs and reservations.
+    if (!spec.mac_prefix) spec.mac_prefix = ctx.config.settings.mac_prefix;
     if (spec.mode == NetworkMode::Bridge) {
       if (!local_uri(ctx.uri)) {
         throw Error(ErrorCode::InvalidArgument, "--mode bridge:" + spec.bridge +
@@ -170,11 +183,10 @@ int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
                                                     "' is not local; run cloudtwin on "
                                                     "that host");
       }
-      spec.mac_prefix = ctx.config.settings.mac_prefix;
     }
     nets.create(spec);
     if (a.json())
-      ctx.out << net_json(nets.show(name)) << "\n";
+      ctx.out << net_json(nets.show(name), host_prefix) << "\n";
     else
       ctx.out << "created network " << name << "\n";
   } else if (verb == "list") {
@@ -182,7 +194,8 @@ int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
     const auto list = nets.list();
     if (a.json()) {
       ctx.out << "[";
-      for (std::size_t i = 0; i < list.size(); ++i) ctx.out << (i ? "," : "") << net_json(list[i]);
+      for (std::size_t i = 0; i < list.size(); ++i)
+        ctx.out << (i ? "," : "") << net_json(list[i], host_prefix);
       ctx.out << "]\n";
       return 0;
     }
@@ -196,9 +209,9 @@ int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
   } else if (verb == "show") {
     const auto n = nets.show(need_one(a, "network NAME"));
     if (a.json())
-      ctx.out << net_json(n) << "\n";
+      ctx.out << net_json(n, host_prefix) << "\n";
     else
-      print_net(ctx.out, n);
+      print_net(ctx.out, n, host_prefix);
   } else if (verb == "delete") {
     const auto name = need_one(a, "network NAME");
     nets.remove(name);

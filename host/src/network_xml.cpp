@@ -50,24 +50,50 @@ int parse_prefix(const std::string& text, int max, const std::string& where) {
   return std::stoi(text);
 }
 
-// Bridge mode: the network's facts from our <metadata> child.
-void read_bridge_metadata(Poco::XML::Element* root, NetworkSpec& s) {
-  const auto where = "libvirt network '" + s.name + "' <metadata>";
+// Our <metadata> child, or nullptr (a network made elsewhere, or before it was written).
+Poco::XML::Element* our_metadata(Poco::XML::Element* root) {
   Poco::AutoPtr<Poco::XML::NodeList> found =
       root->getElementsByTagNameNS(kNetworkNamespace, "network");
-  if (found->length() == 0) {
+  return found->length() == 0 ? nullptr : static_cast<Poco::XML::Element*>(found->item(0));
+}
+
+// Read back leniently: a prefix recorded by an older cloudtwin (host.conf's, unchecked) must
+// keep working, so only the syntax is checked here, not parse_mac_prefix_option's bits.
+void read_mac_prefix(Poco::XML::Element* md, NetworkSpec& s) {
+  if (md->hasAttribute("mac-prefix"))
+    s.mac_prefix = core::MacPrefix::parse(md->getAttribute("mac-prefix"));
+}
+
+std::string metadata_where(const NetworkSpec& s) {
+  return "libvirt network '" + s.name + "' <metadata>";
+}
+
+// nat and isolated: the facts are in <ip> and <dns>; <metadata> holds only the MAC prefix.
+void read_metadata_mac_prefix(Poco::XML::Element* root, NetworkSpec& s) {
+  auto* md = our_metadata(root);
+  if (md == nullptr) return;
+  try {
+    read_mac_prefix(md, s);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::InvalidArgument, metadata_where(s) + ": " + e.what());
+  }
+}
+
+// Bridge mode: the network's facts from our <metadata> child.
+void read_bridge_metadata(Poco::XML::Element* root, NetworkSpec& s) {
+  const auto where = metadata_where(s);
+  auto* md = our_metadata(root);
+  if (md == nullptr) {
     throw Error(ErrorCode::InvalidArgument,
                 "libvirt network '" + s.name +
                     "' is in bridge mode without cloudtwin's <metadata>: it was not created by "
                     "cloudtwin");
   }
-  auto* md = static_cast<Poco::XML::Element*>(found->item(0));
   try {
     s.cidr = core::Ipv4Cidr::parse(md->getAttribute("cidr"));
     s.cidr.address = s.cidr.network();
     s.gateway = core::Ipv4::parse(md->getAttribute("gateway"));
-    if (md->hasAttribute("mac-prefix"))
-      s.mac_prefix = core::MacPrefix::parse(md->getAttribute("mac-prefix"));
+    read_mac_prefix(md, s);
     for (auto* n = md->firstChild(); n != nullptr; n = n->nextSibling()) {
       if (n->nodeType() != Poco::XML::Node::ELEMENT_NODE || n->namespaceURI() != kNetworkNamespace)
         continue;
@@ -85,6 +111,14 @@ void read_bridge_metadata(Poco::XML::Element* root, NetworkSpec& s) {
   } catch (const Error& e) {
     throw Error(ErrorCode::InvalidArgument, where + ": " + e.what());
   }
+}
+
+// The indented <metadata> element of the network XML.
+std::string metadata_block(const NetworkSpec& s) {
+  std::string out = "  <metadata>\n";
+  std::istringstream md(render_network_metadata(s));
+  for (std::string line; std::getline(md, line);) out += "    " + line + "\n";
+  return out + "  </metadata>\n";
 }
 
 }  // namespace
@@ -116,9 +150,33 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
+core::MacPrefix parse_mac_prefix_option(const std::string& text) {
+  core::MacPrefix prefix;
+  try {
+    prefix = core::MacPrefix::parse(text);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::InvalidArgument,
+                "--mac-prefix " + text + ": " + e.what() + "; write two hex bytes such as 02:00");
+  }
+  const auto first = prefix.bytes[0];
+  const auto hex = prefix.to_string().substr(0, 2);
+  const char* wrong = (first & 0x01) != 0 ? "is a multicast (group) octet: bit 0x01 is set"
+                      : (first & 0x02) == 0
+                          ? "is not locally administered: bit 0x02 is clear, so MACs could "
+                            "clash with vendor-assigned ones"
+                          : nullptr;
+  if (wrong != nullptr) {
+    throw Error(ErrorCode::InvalidArgument,
+                "--mac-prefix " + text + ": the first byte " + hex + " " + wrong +
+                    "; use a locally administered unicast first byte (bit 0x02 set, bit 0x01 "
+                    "clear: x2, x6, xa or xe, such as 02, 0a, 52, fe)");
+  }
+  return prefix;
+}
+
 NetworkSpec make_network_spec(const std::string& name, const std::string& cidr,
                               const std::string& gateway, const std::string& dns,
-                              const std::string& mode) {
+                              const std::string& mode, const std::string& mac_prefix) {
   if (name.empty() || name.size() > 64 || name.find_first_of("/ '\"<>&") != std::string::npos) {
     throw Error(ErrorCode::InvalidArgument,
                 "network name '" + name + "' is empty, too long or has / ' \" < > & or spaces");
@@ -152,6 +210,7 @@ NetworkSpec make_network_spec(const std::string& name, const std::string& cidr,
     throw Error(ErrorCode::InvalidArgument,
                 "--mode " + mode + " is not supported; use nat, isolated or bridge:BR");
   }
+  if (!mac_prefix.empty()) s.mac_prefix = parse_mac_prefix_option(mac_prefix);
   return s;
 }
 
@@ -174,9 +233,15 @@ std::string render_dhcp_host_xml(const DhcpHost& host) {
 
 std::string render_network_metadata(const NetworkSpec& s) {
   std::ostringstream x;
-  x << "<cloudtwin:network xmlns:cloudtwin=\"" << kNetworkNamespace << "\" cidr=\""
-    << s.cidr.to_string() << "\" gateway=\"" << s.gateway.to_string() << "\"";
+  x << "<cloudtwin:network xmlns:cloudtwin=\"" << kNetworkNamespace << "\"";
+  const bool bridged = s.mode == NetworkMode::Bridge;
+  if (bridged)
+    x << " cidr=\"" << s.cidr.to_string() << "\" gateway=\"" << s.gateway.to_string() << "\"";
   if (s.mac_prefix) x << " mac-prefix=\"" << s.mac_prefix->to_string() << "\"";
+  if (!bridged) {
+    x << "/>\n";
+    return x.str();
+  }
   x << ">\n";
   for (const auto& d : s.dns) x << "  <cloudtwin:dns address=\"" << xml_escape(d) << "\"/>\n";
   for (const auto& a : s.owned_addresses) {
@@ -193,13 +258,12 @@ std::string render_network_xml(const NetworkSpec& s) {
   if (s.mode == NetworkMode::Bridge) {
     // libvirt forbids <ip>, <dns> and <dhcp> here: the facts go in <metadata>, and the
     // metadata addresses go on the bridge through netlink (bridge_addresses.hpp).
-    x << "  <metadata>\n";
-    std::istringstream md(render_network_metadata(s));
-    for (std::string line; std::getline(md, line);) x << "    " << line << "\n";
-    x << "  </metadata>\n  <forward mode='bridge'/>\n  <bridge name='" << xml_escape(s.bridge)
+    x << metadata_block(s) << "  <forward mode='bridge'/>\n  <bridge name='" << xml_escape(s.bridge)
       << "'/>\n</network>\n";
     return x.str();
   }
+  // libvirt has no field for it; a network made without one (older cloudtwin) has none.
+  if (s.mac_prefix) x << metadata_block(s);
   if (s.mode == NetworkMode::Nat) x << "  <forward mode='nat'/>\n";
   x << "  <bridge name='" << xml_escape(s.bridge) << "' stp='on' delay='0'/>\n";
   if (!s.dns.empty()) {
@@ -246,6 +310,7 @@ NetworkSpec parse_network_xml(std::string_view xml) {
     read_bridge_metadata(root, s);
     return s;
   }
+  read_metadata_mac_prefix(root, s);
   if (auto* d = child(root, "dns")) {
     Poco::AutoPtr<Poco::XML::NodeList> fw = d->getElementsByTagName("forwarder");
     for (unsigned long i = 0; i < fw->length(); ++i) {

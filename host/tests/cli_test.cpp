@@ -23,6 +23,7 @@ struct CliCase {
 TEST(HostCli, Table) {
   const CliCase cases[] = {
       {{"--help"}, 0, "usage: cloudtwin", ""},
+      {{"--help"}, 0, "[--mode nat|isolated|bridge:BR] [--mac-prefix XX:XX]", ""},
       {{"--version"}, 0, "cloudtwin 0.", ""},
       {{"--bogus"}, 2, "", "unknown command or option '--bogus'"},
   };
@@ -136,7 +137,7 @@ TEST_F(CliFixture, NetworkLifecycle) {
   EXPECT_EQ(
       out,
       R"({"name":"lan","active":true,"mode":"nat","dhcp":true,"cidr":"10.0.0.0/24","gateway":"10.0.0.1",)"
-      R"("bridge":"ct-lan","dns":["1.1.1.1"],"vms":0,"reservations":[]})"
+      R"("bridge":"ct-lan","mac_prefix":"02:00","dns":["1.1.1.1"],"vms":0,"reservations":[]})"
       "\n");
   EXPECT_EQ(run({"net", "show", "lan"}, &out), 0);
   EXPECT_NE(out.find("gateway:         10.0.0.1"), std::string::npos) << out;
@@ -145,6 +146,48 @@ TEST_F(CliFixture, NetworkLifecycle) {
   EXPECT_EQ(run({"net", "delete", "lan"}, &out), 0);
   EXPECT_EQ(run({"net", "list", "--json"}, &out), 0);
   EXPECT_EQ(out, "[]\n");
+}
+
+// --mac-prefix is recorded with the network; without it host.conf's is, so changing host.conf
+// later leaves the network's MACs alone. A network that records none (made by an older
+// cloudtwin) follows host.conf.
+TEST_F(CliFixture, MacPrefixIsKeptWithTheNetwork) {
+  std::string out, err;
+  ASSERT_EQ(run({"net", "create", "a", "--cidr", "10.0.0.0/24", "--mac-prefix", "0A:01"}), 0);
+  ASSERT_EQ(run({"net", "create", "b", "--cidr", "10.0.0.0/24", "--mode", "isolated"}), 0);
+  EXPECT_NE(hv.nets.at("a").xml.find(R"(mac-prefix="0a:01"/>)"), std::string::npos);
+  EXPECT_NE(hv.nets.at("b").xml.find(R"(mac-prefix="02:00"/>)"), std::string::npos);
+  hv.define_network(
+      "<network><name>old</name><bridge name='ct-old'/><ip address='10.0.0.1' prefix='24'>"
+      "<dhcp>\n    </dhcp></ip></network>");
+  hv.start_network("old");
+  files["/etc/cloudtwin/host.conf"] += "[network]\nmac_prefix = 0e:00\n";
+  EXPECT_EQ(run({"net", "list", "--json"}, &out), 0);
+  EXPECT_NE(out.find(R"("name":"a",)"), std::string::npos);
+  const std::pair<const char*, const char*> prefixes[] = {
+      {"a", "0a:01"}, {"b", "02:00"}, {"old", "0e:00"}};
+  for (const auto& [net, prefix] : prefixes) {
+    EXPECT_NE(out.find(std::string(R"("bridge":"ct-)") + net + R"(","mac_prefix":")" + prefix),
+              std::string::npos)
+        << out;
+  }
+  EXPECT_EQ(run({"net", "show", "a"}, &out), 0);
+  EXPECT_NE(out.find("mac prefix:      0a:01\n"), std::string::npos) << out;
+  EXPECT_EQ(run({"net", "show", "old"}, &out), 0);
+  EXPECT_NE(out.find("mac prefix:      0e:00 (host.conf's: the network records none)\n"),
+            std::string::npos)
+      << out;
+  files["/t/three.tmpl"] =
+      "NIC = [ NETWORK = a ]\nNIC = [ NETWORK = b ]\nNIC = [ NETWORK = old ]\n";
+  ASSERT_EQ(run({"vm", "create", "/t/three.tmpl", "--name", "web"}, &out, &err), 0) << err;
+  EXPECT_EQ(run({"vm", "show", "web"}, &out), 0);
+  for (const char* line : {"eth0:         10.0.0.2/24 0a:01:0a:00:00:02 network a ",
+                           "eth1:         10.0.0.2/24 02:00:0a:00:00:02 network b ",
+                           "eth2:         10.0.0.2/24 0e:00:0a:00:00:02 network old "}) {
+    EXPECT_NE(out.find(line), std::string::npos) << out;
+  }
+  EXPECT_EQ(run({"vm", "delete", "web"}, &out), 0);
+  for (const char* net : {"a", "b", "old"}) EXPECT_TRUE(hv.nets.at(net).hosts.empty()) << net;
 }
 
 TEST_F(CliFixture, VmLifecycle) {
@@ -189,6 +232,22 @@ TEST_F(CliFixture, ErrorsAndUsage) {
       {{"net", "create", "x"}, 2, "", "net create needs --cidr"},
       {{"net", "create", "x", "--cidr"}, 2, "", "option --cidr needs a value"},
       {{"net", "create", "x", "--cidr", "10.0.0.0/33"}, 1, "", "cloudtwin: "},
+      {{"net", "create", "x", "--cidr", "10.0.0.0/24", "--mac-prefix"},
+       2,
+       "",
+       "option --mac-prefix needs a value"},
+      {{"net", "create", "x", "--cidr", "10.0.0.0/24", "--mac-prefix", "01:00"},
+       1,
+       "",
+       "cloudtwin: --mac-prefix 01:00: the first byte 01 is a multicast (group) octet"},
+      {{"net", "create", "x", "--cidr", "10.0.0.0/24", "--mac-prefix", "00:00"},
+       1,
+       "",
+       "cloudtwin: --mac-prefix 00:00: the first byte 00 is not locally administered"},
+      {{"net", "create", "x", "--cidr", "10.0.0.0/24", "--mac-prefix", "2:00"},
+       1,
+       "",
+       "cloudtwin: --mac-prefix 2:00: MAC prefix"},
       {{"net", "show"}, 2, "", "expected exactly one network NAME"},
       {{"net", "show", "nope"}, 1, "", "no network named 'nope'"},
       {{"vm", "list", "--bogus"}, 2, "", "unknown option '--bogus'"},

@@ -190,6 +190,58 @@ TEST(Plan, NetworkNoAndUnknownNetworkAndTakenAddress) {
   EXPECT_EQ(plan_vm(parse_vm_template("NAME = t1"), in).name, "t1");
 }
 
+// Each NIC's MAC is its IP behind its network's prefix (host.conf's when the network records
+// none), and that MAC is what the domain, the context CD and the record carry.
+TEST(Plan, MacsUseEachNetworksPrefix) {
+  struct Case {
+    const char* network_prefix;  // nullptr: the network records none
+    const char* host_conf_prefix;
+    const char* mac;
+  };
+  const Case cases[] = {
+      {nullptr, "02:00", "02:00:c0:a8:7a:09"},
+      {nullptr, "0a:bc", "0a:bc:c0:a8:7a:09"},
+      {"0a:01", "02:00", "0a:01:c0:a8:7a:09"},
+      {"52:54", "0a:bc", "52:54:c0:a8:7a:09"},
+  };
+  for (const auto& c : cases) {
+    auto in = inputs();
+    if (c.network_prefix) in.networks["lan"].mac_prefix = core::MacPrefix::parse(c.network_prefix);
+    in.mac_prefix = core::MacPrefix::parse(c.host_conf_prefix);
+    const auto p = plan_vm(parse_vm_template("NIC = [ NETWORK = lan, IP = 192.168.122.9 ]\n"
+                                             "CONTEXT = [ M = \"$NIC[MAC]\" ]"),
+                           in);
+    EXPECT_EQ(p.nics.at(0).mac.to_string(), c.mac);
+    EXPECT_EQ(p.context.at("ETH0_MAC"), c.mac);
+    EXPECT_EQ(p.context.at("M"), c.mac);
+    EXPECT_NE(p.domain_xml.find(std::string("<mac address='") + c.mac + "'/>"), std::string::npos);
+    EXPECT_EQ(p.record.nics().at(0).mac.to_string(), c.mac);
+    EXPECT_EQ(p.record.nics().at(0).network, "lan");
+  }
+}
+
+// Overlapping ranges on networks with different prefixes: same IP, different MACs, and the
+// record still tells the NICs apart. (Equal prefixes with overlapping ranges would give two
+// VMs the same MAC; nothing stops that yet.)
+TEST(Plan, OverlappingRangesWithDifferentPrefixesNeverShareAMac) {
+  auto in = inputs();
+  in.networks["lan"].mac_prefix = core::MacPrefix::parse("0a:01");
+  auto lab = in.networks["lan"];
+  lab.name = "lab";
+  lab.bridge = "ct-lab";
+  lab.mac_prefix = core::MacPrefix::parse("0a:02");
+  in.networks["lab"] = lab;
+  const auto p = plan_vm(parse_vm_template("NIC = [ NETWORK = lan, IP = 192.168.122.9 ]\n"
+                                           "NIC = [ NETWORK = lab, IP = 192.168.122.9 ]"),
+                         in);
+  EXPECT_EQ(p.context.at("ETH0_MAC"), "0a:01:c0:a8:7a:09");
+  EXPECT_EQ(p.context.at("ETH1_MAC"), "0a:02:c0:a8:7a:09");
+  const auto nics = p.record.nics();
+  ASSERT_EQ(nics.size(), 2U);
+  EXPECT_EQ(nics[0].network, "lan");
+  EXPECT_EQ(nics[1].network, "lab");
+}
+
 TEST(Plan, RecordJsonIsExactAndRoundTrips) {
   const auto p = plan_vm(parse_vm_template(kTemplate), inputs());
   EXPECT_EQ(

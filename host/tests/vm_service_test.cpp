@@ -131,6 +131,32 @@ TEST(VmService, PlanErrorsTouchNothing) {
   EXPECT_EQ(w.fail.calls, 0);
 }
 
+// The DHCP reservation, the domain's <mac> (which clean-traffic binds to the NIC) and ETHn_MAC
+// all use the NIC's own network's prefix; a network that records none gets host.conf's.
+TEST(VmService, NicsUseTheirNetworksMacPrefix) {
+  World w;  // "lan": 10.0.0.0/24, no recorded prefix
+  w.settings.mac_prefix = core::MacPrefix::parse("06:00");
+  VmService vms{w.hv, w.storage, w.storage, w.random, w.settings};
+  w.nets.create(make_network_spec("a", "10.0.0.0/24", "", "", "nat", "0a:01"));
+  w.nets.create(make_network_spec("b", "10.0.0.0/16", "", "", "isolated", "0a:02"));
+  const auto plan = vms.create(
+      parse_vm_template("NIC = [ NETWORK = a ]\nNIC = [ NETWORK = b ]\nNIC = [ NETWORK = lan ]"),
+      "web", "");
+  const std::pair<const char*, const char*> expected[] = {
+      {"a", "0a:01:0a:00:00:02"}, {"b", "0a:02:0a:00:00:02"}, {"lan", "06:00:0a:00:00:02"}};
+  const auto vars = core::parse_context_sh(w.storage.isos.at(plan.iso_path).at(0).content);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& [net, mac] = expected[i];
+    EXPECT_EQ(w.hv.nets.at(net).hosts, std::vector<std::string>{std::string("<host mac='") + mac +
+                                                                "' name='web' ip='10.0.0.2'/>"});
+    EXPECT_EQ(vars.at("ETH" + std::to_string(i) + "_MAC"), mac);
+    EXPECT_NE(w.hv.doms.at("web").xml.find(std::string("<mac address='") + mac + "'/>"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(vms.remove("web").empty());
+  for (const char* net : {"a", "b", "lan"}) EXPECT_TRUE(w.hv.nets.at(net).hosts.empty()) << net;
+}
+
 TEST(NetService, CreateFailsCleanlyAndRefusesDuplicates) {
   World w;
   EXPECT_THROW(w.nets.create(make_network_spec("lan", "10.1.0.0/24", "", "", "nat")), Error);

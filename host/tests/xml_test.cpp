@@ -41,6 +41,120 @@ TEST(NetworkXml, Golden) {
   EXPECT_EQ(parse_network_xml(render_network_xml(iso)), iso);
 }
 
+// --mac-prefix goes into our <metadata> in every mode; without one there is no <metadata> in
+// nat and isolated mode (as networks made before the prefix was recorded look).
+TEST(NetworkXml, GoldenWithMacPrefix) {
+  const auto s = make_network_spec("lab", "10.0.0.0/24", "", "", "isolated", "0A:01");
+  EXPECT_EQ(render_network_xml(s), R"(<network>
+  <name>lab</name>
+  <metadata>
+    <cloudtwin:network xmlns:cloudtwin="https://cloudtwin.example.invalid/network/1" mac-prefix="0a:01"/>
+  </metadata>
+  <bridge name='ct-lab' stp='on' delay='0'/>
+  <ip address='10.0.0.1' prefix='24'>
+    <dhcp>
+    </dhcp>
+  </ip>
+  <ip address='169.254.169.254' prefix='32'/>
+  <ip family='ipv6' address='fd00:ec2::254' prefix='128'/>
+</network>
+)");
+}
+
+TEST(NetworkXml, MacPrefixRoundTripsInEveryMode) {
+  struct Case {
+    const char* mode;
+    const char* option;    // --mac-prefix; "" = not given
+    const char* recorded;  // what parse_network_xml gives back; nullptr = none
+    const char* metadata;  // expected in the XML; nullptr = no <metadata> at all
+  };
+  const Case cases[] = {
+      {"nat", "02:00", "02:00", R"(mac-prefix="02:00"/>)"},
+      {"nat", "0A:bC", "0a:bc", R"(mac-prefix="0a:bc"/>)"},
+      {"isolated", "fe-ff", "fe:ff", R"(mac-prefix="fe:ff"/>)"},
+      {"bridge:br0", "52:54", "52:54", R"(gateway="10.0.0.1" mac-prefix="52:54">)"},
+      {"nat", "", nullptr, nullptr},
+      {"isolated", "", nullptr, nullptr},
+      {"bridge:br0", "", nullptr, R"(gateway="10.0.0.1">)"},
+  };
+  for (const auto& c : cases) {
+    const auto spec = make_network_spec("lan", "10.0.0.0/24", "", "", c.mode, c.option);
+    const auto xml = render_network_xml(spec);
+    if (c.metadata == nullptr)
+      EXPECT_EQ(xml.find("<metadata>"), std::string::npos) << xml;
+    else
+      EXPECT_NE(xml.find(c.metadata), std::string::npos) << xml;
+    const auto back = parse_network_xml(xml);
+    EXPECT_EQ(back, spec) << c.mode << " " << c.option;
+    EXPECT_EQ(back.mac_prefix ? back.mac_prefix->to_string() : "none",
+              c.recorded ? c.recorded : "none")
+        << c.mode << " " << c.option;
+  }
+  // As libvirt gives it back: a uuid, another namespace prefix, someone else's metadata too.
+  const auto nat = std::string(
+                       "<network><name>lan</name><uuid>c83f3e28-28ba-4413-a599-85117cd8493b</uuid>"
+                       "<metadata><x:y xmlns:x='urn:other' mac-prefix='0e:00'/>") +
+                   "<ct:network xmlns:ct='https://cloudtwin.example.invalid/network/1' "
+                   "mac-prefix='0A:02'/></metadata><forward mode='nat'/><bridge name='ct-lan'/>"
+                   "<ip address='10.0.0.1' prefix='24'><dhcp/></ip></network>";
+  EXPECT_EQ(parse_network_xml(nat).mac_prefix, core::MacPrefix::parse("0a:02"));
+  EXPECT_EQ(parse_network_xml("<network><name>o</name><metadata><x:y xmlns:x='urn:other' "
+                              "mac-prefix='0e:00'/></metadata><ip address='10.0.0.1' "
+                              "prefix='24'/></network>")
+                .mac_prefix,
+            std::nullopt);
+  // A damaged prefix names the network; a recorded one is read without the option's bit rules
+  // (older cloudtwin recorded host.conf's prefix unchecked).
+  try {
+    parse_network_xml(
+        "<network><name>lan</name><metadata><c:network "
+        "xmlns:c='https://cloudtwin.example.invalid/network/1' mac-prefix='zz'/></metadata>"
+        "<ip address='10.0.0.1' prefix='24'/></network>");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("libvirt network 'lan' <metadata>: MAC prefix", 0), 0U)
+        << e.what();
+  }
+  EXPECT_EQ(parse_network_xml("<network><name>lan</name><metadata><c:network "
+                              "xmlns:c='https://cloudtwin.example.invalid/network/1' "
+                              "mac-prefix='01:00'/></metadata>"
+                              "<ip address='10.0.0.1' prefix='24'/></network>")
+                .mac_prefix,
+            core::MacPrefix::parse("01:00"));
+}
+
+TEST(NetworkXml, BadMacPrefixOptions) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"03:00",
+       "--mac-prefix 03:00: the first byte 03 is a multicast (group) octet: bit 0x01 is set; use a "
+       "locally administered unicast first byte (bit 0x02 set, bit 0x01 clear: x2, x6, xa or xe, "
+       "such as 02, 0a, 52, fe)"},
+      {"01:00", "--mac-prefix 01:00: the first byte 01 is a multicast (group) octet"},
+      {"ff:ff", "--mac-prefix ff:ff: the first byte ff is a multicast (group) octet"},
+      {"00:00",
+       "--mac-prefix 00:00: the first byte 00 is not locally administered: bit 0x02 is clear, so "
+       "MACs could clash with vendor-assigned ones; use a locally administered unicast first byte"},
+      {"52:", "--mac-prefix 52:: MAC prefix"},
+      {"02:00:00", "--mac-prefix 02:00:00: MAC prefix"},
+      {"zz:00", "--mac-prefix zz:00: MAC prefix"},
+      {"02.00", "--mac-prefix 02.00: MAC prefix"},
+      {"0200", "--mac-prefix 0200: MAC prefix"},
+  };
+  for (const auto& [option, message] : cases) {
+    for (const char* mode : {"nat", "bridge:br0"}) {
+      try {
+        make_network_spec("n", "10.0.0.0/24", "", "", mode, option);
+        ADD_FAILURE() << option;
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_EQ(std::string(e.what()).rfind(message, 0), 0U) << e.what();
+      }
+    }
+  }
+  for (const char* good : {"02:00", "06:ff", "0a:00", "0E:12", "52:54", "fe:00", "7a-bc"})
+    EXPECT_EQ(parse_mac_prefix_option(good), core::MacPrefix::parse(good)) << good;
+}
+
 // Both metadata addresses sit on the bridge; neither is the network's gateway, in whatever
 // order libvirt writes the <ip> elements back.
 TEST(NetworkXml, MetadataAddressesAreIgnoredWhenReadBack) {
@@ -181,8 +295,8 @@ TEST(LibvirtSchema, DomainAndNetworkXmlValidate) {
   if (std::system("command -v virt-xml-validate >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "virt-xml-validate not installed (libvirt-clients)";
   }
-  auto net = make_network_spec("lan", "10.0.0.0/24", "", "1.1.1.1", "nat");
-  net.hosts.push_back({core::Mac::parse("02:00:0a:00:00:02"), core::Ipv4::parse("10.0.0.2"), "vm"});
+  auto net = make_network_spec("lan", "10.0.0.0/24", "", "1.1.1.1", "nat", "0a:01");
+  net.hosts.push_back({core::Mac::parse("0a:01:0a:00:00:02"), core::Ipv4::parse("10.0.0.2"), "vm"});
   PlanInputs in;
   in.instance_id = "i-0123456789abcdef0";
   in.uuid = "ec2a0000-0000-4000-8000-000000000001";

@@ -45,7 +45,7 @@ struct PlanInputs {
   std::string uuid;                                    // generate_uuid(random, template has EC2)
   std::map<std::string, NetworkSpec> networks;         // by name
   std::map<std::string, std::set<core::Ipv4>> in_use;  // by network name
-  core::MacPrefix mac_prefix;
+  core::MacPrefix mac_prefix;  // host.conf's: for networks that record no prefix of their own
   std::string images_dir = "/var/lib/cloudtwin/images";
   std::string instances_dir = "/var/lib/cloudtwin/instances";
   // Overlays directly in instances_dir as NAME-diskN.qcow2 (a libvirt dir pool holds them),
