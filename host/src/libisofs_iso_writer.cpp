@@ -9,11 +9,13 @@
 
 #include <libisofs/libisofs.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <vector>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
@@ -107,16 +109,22 @@ class LibisofsWriter final : public IsoWriter {
   static void drain(burn_source* src, const std::string& path) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(ErrorCode::Io, "cannot create " + path + ": " + std::strerror(errno));
-    unsigned char block[2048];
-    for (;;) {
-      const int n = src->read_xt(src, block, sizeof block);
-      if (n < 0) {
+    // Big reads: libisofs writes the image in its own thread through a ring buffer, and
+    // every read that finds it empty waits for that thread; a context CD is a few dozen
+    // blocks, so one read instead of one per 2 KiB block. The size is known up front, and
+    // reads must not run past it: libisofs drops a partial last read at the end.
+    const auto total = static_cast<std::size_t>(src->get_size(src));
+    std::vector<unsigned char> buf(std::min<std::size_t>(total, std::size_t{1} << 20));
+    for (std::size_t done = 0; done < total;) {
+      const auto want = static_cast<int>(std::min(buf.size(), total - done));
+      const int n = src->read_xt(src, buf.data(), want);
+      if (n != want) {
         out.close();
         std::remove(path.c_str());
         throw Error(ErrorCode::Io, "libisofs failed while writing " + path);
       }
-      if (n == 0) break;
-      out.write(reinterpret_cast<const char*>(block), n);
+      out.write(reinterpret_cast<const char*>(buf.data()), n);
+      done += static_cast<std::size_t>(n);
     }
     out.close();
     // The CD may carry user-data secrets: root only; libvirt chowns it to qemu at start.
