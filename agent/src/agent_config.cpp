@@ -100,6 +100,12 @@ AgentConfig parse_agent_config(std::string_view text, const std::string& source)
       c.token_ttl = line.number_in(value, 1, 21600);
     } else if (k == "network.renderer") {
       c.renderer = line.one_of(value, {"auto", "networkd", "ifupdown", "networkmanager"});
+    } else if (k == "network.mac_prefix") {
+      try {
+        c.mac_prefix = core::MacPrefix::parse(value);
+      } catch (const Error&) {
+        line.bad(value, "two hex bytes such as 02:00 (the host's net create --mac-prefix)");
+      }
     } else if (k == "vpn.wait") {
       c.vpn_wait = std::chrono::seconds(line.number_in(value, 0, 600));
     } else if (k == "logging.level") {

@@ -260,6 +260,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   const auto runner = make_posix_process_runner();
   o.agent.renderer = config.renderer;
+  o.agent.plan.mac_prefix = config.mac_prefix;
   o.agent.vpn_wait =
       std::chrono::seconds(o.vpn_wait.value_or(static_cast<int>(config.vpn_wait.count())));
   // systemd's unit only for the real system: with --root, the supervisor (tests, images).

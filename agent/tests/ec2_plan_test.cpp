@@ -220,7 +220,7 @@ TEST(AgentConfigParse, DefaultsShippedFileAndOverrides) {
   const auto c = parse_agent_config(
       "# c\n[datasources]\norder = ec2, context\nmetadata_timeout = 5\nmetadata_max_wait=0\n"
       "future_key = 1\n[ec2]\nallow_imdsv1 = TRUE\ntoken_ttl = 60\n[network]\nrenderer = "
-      "ifupdown\n[other]\nx=y\n",
+      "ifupdown\nmac_prefix = 0a:01\n[other]\nx=y\n",
       "agent.conf");
   EXPECT_THAT(c.order, ElementsAre("ec2", "context"));
   EXPECT_EQ(c.metadata_timeout.count(), 5);
@@ -228,6 +228,8 @@ TEST(AgentConfigParse, DefaultsShippedFileAndOverrides) {
   EXPECT_TRUE(c.allow_imdsv1);
   EXPECT_EQ(c.token_ttl, 60);
   EXPECT_EQ(c.renderer, "ifupdown");
+  EXPECT_EQ(c.mac_prefix, core::MacPrefix::parse("0a:01"));
+  EXPECT_EQ(d.mac_prefix, core::kDefaultMacPrefix);
 }
 
 TEST(AgentConfigParse, TheShippedConffileParsesToTheDefaults) {
@@ -239,6 +241,7 @@ TEST(AgentConfigParse, TheShippedConffileParsesToTheDefaults) {
   EXPECT_EQ(c.metadata_max_wait, d.metadata_max_wait);
   EXPECT_EQ(c.allow_imdsv1, d.allow_imdsv1);
   EXPECT_EQ(c.renderer, d.renderer);
+  EXPECT_EQ(c.mac_prefix, d.mac_prefix);
 }
 
 TEST(AgentConfigParse, ErrorsNameFileLineAndKey) {
@@ -253,6 +256,8 @@ TEST(AgentConfigParse, ErrorsNameFileLineAndKey) {
       {"[ec2]\nallow_imdsv1 = maybe\n", 2, "expected true or false"},
       {"[network\n", 1, "section header"},
       {"[network]\nrenderer\n", 2, "expected 'key = value'"},
+      {"[network]\nmac_prefix = 02:00:01\n", 2,
+       "network.mac_prefix = '02:00:01': expected two hex"},
   };
   for (const auto& c : cases) {
     try {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cloudtwin/core/mac_ip.hpp"
+
 namespace cloudtwin::agent {
 
 struct AgentConfig {
@@ -18,6 +20,8 @@ struct AgentConfig {
   bool allow_imdsv1 = false;
   int token_ttl = 21600;
   std::string renderer = "auto";  // auto | networkd | ifupdown | networkmanager
+  // [network] mac_prefix: the host's `net create --mac-prefix` (MAC = prefix + IPv4).
+  core::MacPrefix mac_prefix = core::kDefaultMacPrefix;
   std::string log_level = "info";
   std::chrono::seconds vpn_wait{20};  // [vpn] wait: for the overlay tunnel in `final`
 };
