@@ -36,6 +36,12 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+#ifdef IPV6_FREEBIND
+constexpr int kIpv6Freebind = IPV6_FREEBIND;
+#else
+constexpr int kIpv6Freebind = 78;  // Linux 4.15+, <linux/in6.h>
+#endif
+
 std::string printable(std::string_view s, std::size_t max) {
   std::string out;
   for (const char c : s.substr(0, max)) out += (c > 0x20 && c < 0x7f) ? c : '?';
@@ -126,6 +132,16 @@ struct Server::Impl {
                      static_cast<socklen_t>(spec.device.size())) != 0) {
       ec.assign(errno, boost::system::system_category());
       throw what("SO_BINDTODEVICE " + spec.device);
+    }
+    // Free bind: the service may start before the bridge carries its address (boot
+    // order, a libvirt network started later, fd00:ec2::254 still "tentative" during
+    // duplicate-address detection); it answers as soon as the address is there.
+    const int on = 1;
+    const bool v6 = address.is_v6();
+    if (::setsockopt(acc->native_handle(), v6 ? IPPROTO_IPV6 : IPPROTO_IP,
+                     v6 ? kIpv6Freebind : IP_FREEBIND, &on, sizeof on) != 0) {
+      ec.assign(errno, boost::system::system_category());
+      throw what(v6 ? "IPV6_FREEBIND" : "IP_FREEBIND");
     }
     if (acc->bind(ep, ec); ec) throw what("bind");
     if (acc->listen(asio::socket_base::max_listen_connections, ec); ec) throw what("listen");

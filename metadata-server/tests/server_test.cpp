@@ -1,6 +1,7 @@
 // The real server on 127.0.0.1:0, spoken to over TCP: keep-alive, limits, caller
 // identity by source address, and the token reply's IP TTL as seen on the wire.
 #include "cloudtwin/metadata/server.hpp"
+#include "cloudtwin/core/error.hpp"
 
 // GCC 12 at -O2 reports false positives inside Boost.Asio 1.74 once its code is inlined
 // here (scheduler.ipp "potential null pointer dereference"; awaitable frames'
@@ -125,6 +126,20 @@ TEST_F(ServerTest, KeepAliveImdsV2Flow) {
 
   const std::lock_guard lock(log_mutex);
   for (const auto& l : log) EXPECT_EQ(l.find(token), std::string::npos) << "token logged: " << l;
+}
+
+// The service starts before the bridge has its address (boot order, a network started
+// later, fd00:ec2::254 tentative during DAD): binding must not fail. Addresses from the
+// documentation ranges, on no interface here; nothing is sent.
+TEST_F(ServerTest, AddressNotYetOnAnyInterfaceIsBound) {
+  for (const char* listen : {"192.0.2.254:0", "[2001:db8::254]:0"}) {
+    try {
+      Server other({ListenSpec::parse(listen)}, store, handler, [](const std::string&) {}, {});
+      EXPECT_NE(other.bound().at(0).port, 0) << listen;
+    } catch (const cloudtwin::Error& e) {
+      ADD_FAILURE() << listen << ": " << e.what();
+    }
+  }
 }
 
 TEST_F(ServerTest, UnknownCallerGets404) {
