@@ -63,4 +63,19 @@ std::vector<AddressOp> plan_bridge_address_removal(const std::optional<ObservedL
   return ops;
 }
 
+std::vector<AddressOp> plan_bridge_address_repair(const std::string& bridge,
+                                                  const std::optional<ObservedLink>& link,
+                                                  const std::vector<LinkAddress>& owned) {
+  if (!link) {
+    throw Error(ErrorCode::NotFound, "bridge '" + bridge +
+                                         "' does not exist; create it again (it is the host's, "
+                                         "not cloudtwin's), then run net repair");
+  }
+  std::vector<AddressOp> ops;
+  for (const auto& a : owned) {
+    if (!has(link->addresses, a)) ops.push_back({AddressOpKind::Add, link->name, a});
+  }
+  return ops;
+}
+
 }  // namespace cloudtwin::host

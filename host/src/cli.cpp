@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "       cloudtwin net create NAME --cidr A.B.C.D/N [--gateway IP] [--dns IP,...]\n"
     "                            [--mode nat|isolated|bridge:BR] [--mac-prefix XX:XX] [--json]\n"
     "       cloudtwin net list|show NAME|delete NAME [--json]\n"
+    "       cloudtwin net repair NAME   (start it, put back lost bridge addresses)\n"
     "       cloudtwin vm create TEMPLATE [--name NAME] [--ssh-key FILE] [--json]\n"
     "       cloudtwin vm list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vm start|reboot NAME [--json]\n"

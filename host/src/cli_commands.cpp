@@ -80,7 +80,8 @@ std::string metadata_addresses_text(const NetworkSummary& n) {
     std::string state = ours ? "added by cloudtwin" : "was already there";
     if (n.addresses_on_bridge) {
       const auto& on = *n.addresses_on_bridge;
-      if (std::find(on.begin(), on.end(), a) == on.end()) state = "MISSING from the bridge";
+      if (std::find(on.begin(), on.end(), a) == on.end())
+        state = "MISSING from the bridge: cloudtwin net repair " + n.spec.name;
     }
     out += (out.empty() ? "" : ", ") + a.to_string() + " (" + state + ")";
   }
@@ -216,6 +217,11 @@ int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
     const auto name = need_one(a, "network NAME");
     nets.remove(name);
     if (!a.json()) ctx.out << "deleted network " << name << "\n";
+  } else if (verb == "repair") {
+    const auto name = need_one(a, "network NAME");
+    const auto done = nets.repair(name);
+    if (done.empty()) ctx.out << "network " << name << ": nothing to repair\n";
+    for (const auto& line : done) ctx.out << "network " << name << ": " << line << "\n";
   } else {
     throw UsageError{"unknown net subcommand '" + verb + "'"};
   }

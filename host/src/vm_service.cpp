@@ -363,4 +363,27 @@ void NetService::remove(const std::string& name) {
   hv_.undefine_network(name);
 }
 
+std::vector<std::string> NetService::repair(const std::string& name) {
+  const auto s = show(name);
+  std::vector<AddressOp> ops;
+  if (s.spec.mode == NetworkMode::Bridge && !s.spec.owned_addresses.empty()) {
+    if (links_ == nullptr) {
+      throw Error(ErrorCode::InvalidArgument, "network '" + name + "': cannot check bridge '" +
+                                                  s.spec.bridge + "' without netlink");
+    }
+    ops = plan_bridge_address_repair(s.spec.bridge, links_->observe(s.spec.bridge),
+                                     s.spec.owned_addresses);  // planned before any change
+  }
+  std::vector<std::string> done;
+  if (!s.active) {
+    hv_.start_network(name);
+    done.push_back("started network " + name);
+  }
+  for (const auto& op : ops) {
+    links_->apply(op);
+    done.push_back(op.to_string());
+  }
+  return done;
+}
+
 }  // namespace cloudtwin::host

@@ -93,6 +93,35 @@ TEST(BridgeAddressPlan, MissingLinkOrNotABridgeIsAClearError) {
   EXPECT_EQ(del(kV4).to_string(), "remove 169.254.169.254/32 from br0");
 }
 
+TEST(BridgeAddressPlan, RepairPutsBackOnlyOwnedAddressesTheBridgeLost) {
+  struct Case {
+    const char* name;
+    std::vector<LinkAddress> on_bridge, owned;
+    std::vector<AddressOp> ops;
+  };
+  const Case cases[] = {
+      {"all there", {kV4, kLan, kV6}, {kV4, kV6}, {}},
+      {"bridge recreated", {kLan}, {kV4, kV6}, {add(kV4), add(kV6)}},
+      {"v4 flushed", {kLan, kV6}, {kV4, kV6}, {add(kV4)}},
+      {"the admin's v4 is not ours to restore", {kLan, kV6}, {kV6}, {}},
+      {"nothing owned", {kLan}, {}, {}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(plan_bridge_address_repair("br0", ObservedLink{"br0", true, c.on_bridge}, c.owned),
+              c.ops)
+        << c.name;
+  }
+  try {
+    plan_bridge_address_repair("br0", std::nullopt, {kV4});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::NotFound);
+    EXPECT_NE(std::string(e.what()).find("bridge 'br0' does not exist; create it again"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(BridgeNetworkXml, GoldenAndRoundTrip) {
   auto s = make_network_spec("lan", "192.168.1.0/24", "192.168.1.254", "192.168.1.254,9.9.9.9",
                              "bridge:br0");
@@ -212,6 +241,24 @@ TEST(BridgeNetService, CreateShowDeleteLeavesTheBridgeAsItWas) {
   EXPECT_EQ(w.on_br0(), std::vector<LinkAddress>{kLan});
 }
 
+TEST(BridgeNetService, RepairStartsTheNetworkAndRestoresLostAddressesOnce) {
+  BridgeWorld w;
+  w.nets.create(BridgeWorld::spec());
+  EXPECT_TRUE(w.nets.repair("lan").empty());
+  // The host rebooted: br0 was recreated with only its LAN address, the network is down.
+  w.links.links.at("br0").addresses = {kLan};
+  w.hv.destroy_network("lan");
+  EXPECT_EQ(w.nets.repair("lan"),
+            (std::vector<std::string>{"started network lan", "add 169.254.169.254/32 to br0",
+                                      "add fd00:ec2::254/128 to br0"}));
+  EXPECT_EQ(w.on_br0(), (std::vector<LinkAddress>{kV4, kLan, kV6}));
+  EXPECT_TRUE(w.nets.show("lan").active);
+  EXPECT_TRUE(w.nets.repair("lan").empty()) << "a second repair changes nothing";
+  w.links.links.erase("br0");
+  EXPECT_THROW(w.nets.repair("lan"), Error);
+  EXPECT_THROW(w.nets.repair("nope"), Error);
+}
+
 TEST(BridgeNetService, MissingBridgeNotABridgeAndNoNetlink) {
   BridgeWorld w;
   auto s = BridgeWorld::spec();
@@ -324,6 +371,15 @@ TEST(BridgeCli, CreateShowDeleteAndUsage) {
                 &err),
             "1 ");
   EXPECT_NE(err.find("is not local"), std::string::npos) << err;
+  w.links.links.at("br0").addresses = {kLan};  // br0 recreated
+  EXPECT_NE(run({"net", "show", "lan"})
+                .find("169.254.169.254/32 (MISSING from the bridge: "
+                      "cloudtwin net repair lan)"),
+            std::string::npos);
+  EXPECT_EQ(run({"net", "repair", "lan"}),
+            "0 network lan: add 169.254.169.254/32 to br0\n"
+            "network lan: add fd00:ec2::254/128 to br0\n");
+  EXPECT_EQ(run({"net", "repair", "lan"}), "0 network lan: nothing to repair\n");
   EXPECT_EQ(run({"net", "delete", "lan"}), "0 deleted network lan\n");
   EXPECT_EQ(w.on_br0(), std::vector<LinkAddress>{kLan});
   EXPECT_NE(run({"--help"}).find("[--mode nat|isolated|bridge:BR]"), std::string::npos);

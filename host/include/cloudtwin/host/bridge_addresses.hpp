@@ -66,4 +66,11 @@ std::vector<AddressOp> plan_bridge_address_removal(const std::optional<ObservedL
                                                    const std::vector<LinkAddress>& owned,
                                                    std::size_t others_on_bridge);
 
+// For `net repair` of a network on `bridge` that owns `owned`: adds back the owned
+// addresses the link lost (the bridge was recreated, someone flushed it). Throws
+// Error(NotFound) when the bridge is gone, saying to create it first.
+std::vector<AddressOp> plan_bridge_address_repair(const std::string& bridge,
+                                                  const std::optional<ObservedLink>& link,
+                                                  const std::vector<LinkAddress>& owned);
+
 }  // namespace cloudtwin::host

@@ -101,6 +101,10 @@ class NetService {
   // Refused while VMs use it. Bridge mode: removes the metadata addresses cloudtwin owns on the
   // bridge when no other cloudtwin network uses that bridge.
   void remove(const std::string& name);
+  // Brings a network back to what cloudtwin made: starts it when inactive and, in bridge
+  // mode, puts back the metadata addresses it owns that the bridge lost. Returns what it
+  // did, one line per change (empty: nothing to repair).
+  std::vector<std::string> repair(const std::string& name);
 
  private:
   std::vector<NetworkSpec> bridge_networks_on(const std::string& bridge, const std::string& except);
