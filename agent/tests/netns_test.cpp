@@ -19,6 +19,7 @@
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/vm/net_ns.hpp"
 #include "metadata_service.hpp"
 #include "temp_dir.hpp"
 
@@ -63,41 +64,7 @@ class Netns : public ::testing::Test {
 
   // Runs f in a child process that joined the namespace; returns its text, or
   // "EXCEPTION: ..." when it threw.
-  std::string in_netns(const std::function<std::string()>& f) {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(fds[0]);
-      std::string out;
-      const int ns = open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
-      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
-        out = "EXCEPTION: cannot join namespace " + name_;  // and touch nothing
-      } else {
-        try {
-          out = f();
-        } catch (const std::exception& e) {
-          out = std::string("EXCEPTION: ") + e.what();
-        }
-      }
-      std::size_t done = 0;
-      while (done < out.size()) {
-        const auto w = write(fds[1], out.data() + done, out.size() - done);
-        if (w <= 0) break;
-        done += static_cast<std::size_t>(w);
-      }
-      _exit(0);
-    }
-    close(fds[1]);
-    std::string out;
-    char buf[4096];
-    ssize_t n = 0;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return out;
-  }
+  std::string in_netns(const std::function<std::string()>& f) { return vm::run_in_netns(name_, f); }
 
   std::string ip(const std::string& args) { return run("ip -n " + name_ + " " + args); }
 

@@ -18,6 +18,7 @@
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/vm_service.hpp"
+#include "cloudtwin/vm/net_ns.hpp"
 #include "test_support.hpp"
 
 namespace cloudtwin::host {
@@ -71,43 +72,7 @@ class HostNetns : public ::testing::Test {
   }
 
   // Runs f in a child that joined the namespace; returns its text or "EXCEPTION: ...".
-  std::string in_netns(const std::function<std::string()>& f) {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(fds[0]);
-      std::string out;
-      const int ns = open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
-      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
-        out = "EXCEPTION: cannot join namespace " + name_;  // and touch nothing
-      } else {
-        try {
-          out = f();
-        } catch (const std::exception& e) {
-          out = std::string("EXCEPTION: ") + e.what();
-        }
-      }
-      const auto* p = out.data();
-      auto left = out.size();
-      while (left > 0) {
-        const auto n = write(fds[1], p, left);
-        if (n <= 0) break;
-        p += n;
-        left -= static_cast<std::size_t>(n);
-      }
-      _exit(0);
-    }
-    close(fds[1]);
-    std::string out;
-    char buf[4096];
-    ssize_t n = 0;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return out;
-  }
+  std::string in_netns(const std::function<std::string()>& f) { return vm::run_in_netns(name_, f); }
 
   std::string name_;
   bool created_ = false;

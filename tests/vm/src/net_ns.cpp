@@ -1,8 +1,13 @@
 #include "cloudtwin/vm/net_ns.hpp"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <exception>
 #include <filesystem>
 #include <system_error>
 
@@ -77,6 +82,50 @@ std::vector<std::string> NetNs::wrap(const std::vector<std::string>& argv) const
 CommandResult NetNs::exec(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout) const {
   return run_command(wrap(argv), timeout);
+}
+
+std::string run_in_netns(const std::string& name, const std::function<std::string()>& f) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "EXCEPTION: pipe failed";
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return "EXCEPTION: fork failed";
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out;
+    const int ns = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) {
+      out = "EXCEPTION: cannot join namespace " + name;  // and touch nothing
+    } else {
+      try {
+        out = f();
+      } catch (const std::exception& e) {
+        out = std::string("EXCEPTION: ") + e.what();
+      }
+    }
+    const char* p = out.data();
+    std::size_t left = out.size();
+    while (left > 0) {
+      const auto n = ::write(fds[1], p, left);
+      if (n <= 0) break;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return out;
 }
 
 }  // namespace cloudtwin::vm

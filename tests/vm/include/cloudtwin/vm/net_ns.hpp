@@ -4,6 +4,7 @@
 // out: guests booted on its bridge can reach only the namespace.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,5 +42,11 @@ class NetNs {
   void ip(const std::vector<std::string>& args);
   std::string name_;
 };
+
+// Runs f in a forked child that joined the network namespace /run/netns/NAME and returns
+// what f returned, or "EXCEPTION: ..." when f threw or the namespace could not be joined
+// (then f did not run, so nothing touches the machine's own network). The calling
+// process never changes namespace. Shared by the netns-labelled tests of every module.
+std::string run_in_netns(const std::string& name, const std::function<std::string()>& f);
 
 }  // namespace cloudtwin::vm
