@@ -4,18 +4,11 @@
 #include <charconv>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/ini.hpp"
 
 namespace cloudtwin::agent {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> out;
@@ -65,25 +58,9 @@ struct Line {
 
 AgentConfig parse_agent_config(std::string_view text, const std::string& source) {
   AgentConfig c;
-  std::string section;
-  std::size_t number = 0;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    const auto raw = trim(text.substr(0, nl));
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    ++number;
-    if (raw.empty() || raw.front() == '#' || raw.front() == ';') continue;
-    if (raw.front() == '[') {
-      if (raw.back() != ']')
-        throw ParseError(ErrorCode::ContextSyntax, source, number, 1, "section header without ']'");
-      section = std::string(trim(raw.substr(1, raw.size() - 2)));
-      continue;
-    }
-    const auto eq = raw.find('=');
-    if (eq == std::string_view::npos)
-      throw ParseError(ErrorCode::ContextSyntax, source, number, 1, "expected 'key = value'");
-    const Line line{source, number, section + "." + std::string(trim(raw.substr(0, eq)))};
-    const auto value = trim(raw.substr(eq + 1));
+  for (const auto& entry : core::parse_ini(text, source)) {
+    const Line line{source, entry.line, entry.key};
+    const std::string_view value = entry.value;
     const auto& k = line.key;
     if (k == "datasources.order") {
       c.order = words(value);

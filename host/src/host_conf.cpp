@@ -6,17 +6,11 @@
 #include <sstream>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/ini.hpp"
 #include "cloudtwin/host/cli.hpp"
 
 namespace cloudtwin::host {
 namespace {
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
 
 class DeviceRandom final : public Random {
  public:
@@ -32,28 +26,12 @@ class DeviceRandom final : public Random {
 
 HostConfig parse_host_conf(std::string_view text, std::string_view source) {
   HostConfig c;
-  std::string section;
-  std::size_t line_no = 0;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    const auto line = trim(text.substr(start, end - start));
-    ++line_no;
-    start = end + 1;
-    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+  for (const auto& entry : core::parse_ini(text, std::string(source))) {
     const auto fail = [&](const std::string& what) {
-      throw ParseError(ErrorCode::InvalidArgument, std::string(source), line_no, 1, what);
+      throw ParseError(ErrorCode::InvalidArgument, std::string(source), entry.line, 1, what);
     };
-    if (line.front() == '[') {
-      if (line.back() != ']') fail("section header '" + line + "' lacks ']'");
-      section = trim(std::string_view(line).substr(1, line.size() - 2));
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) fail("expected key = value, found '" + line + "'");
-    const auto key = section + "." + trim(std::string_view(line).substr(0, eq));
-    const auto value = trim(std::string_view(line).substr(eq + 1));
+    const auto& key = entry.key;
+    const auto& value = entry.value;
     if (key == "libvirt.uri")
       c.uri = value;
     else if (key == "libvirt.domain_type")

@@ -5,19 +5,12 @@
 #include <set>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/ini.hpp"
 #include "cloudtwin/core/mac_ip.hpp"
 
 namespace cloudtwin::metadata {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> out;
@@ -135,28 +128,16 @@ std::string ListenSpec::to_string() const {
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source) {
   std::vector<std::string> warnings;
-  std::string section;
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    auto end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    const auto line = trim(text.substr(pos, end - pos));
-    pos = end + 1;
-    ++line_no;
-    const auto where = source + ":" + std::to_string(line_no) + ": ";
-    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
-    if (line.front() == '[') {
-      if (line.back() != ']')
-        throw Error(ErrorCode::InvalidArgument, where + "section header without ']'");
-      section = std::string(trim(line.substr(1, line.size() - 2)));
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (eq == std::string_view::npos)
-      throw Error(ErrorCode::InvalidArgument, where + "expected 'key = value'");
-    const auto key = section + "." + std::string(trim(line.substr(0, eq)));
-    const auto value = std::string(trim(line.substr(eq + 1)));
+  std::vector<core::IniEntry> entries;
+  try {
+    entries = core::parse_ini(text, source);
+  } catch (const ParseError& e) {
+    throw Error(ErrorCode::InvalidArgument, e.what());
+  }
+  for (const auto& entry : entries) {
+    const auto where = source + ":" + std::to_string(entry.line) + ": ";
+    const auto& key = entry.key;
+    const auto& value = entry.value;
     const auto bad = [&](const std::string& why) {
       return Error(ErrorCode::InvalidArgument, where + key + ": " + why);
     };
