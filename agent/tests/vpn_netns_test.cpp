@@ -181,19 +181,29 @@ class VpnJoinNetns : public ::testing::Test {
   }
 
   // A line sent over TCP from `from` reaches a listener in `to` at `address`.
+  // One TCP message through the tunnel. busybox nc -l takes one connection and exits: after
+  // a send that connected, wait for the listener to have written the text (it may lag the
+  // sender), and start a new listener when the last one is gone without it.
   bool tcp(const Ns& from, const Ns& to, const std::string& address, const std::string& text) {
     const auto got = (dir.path() / ("nc-" + text)).string();
-    const pid_t listener = spawn(to.exec({"busybox", "nc", "-l", "-p", "7000"}), got);
+    const auto listen = [&] { return spawn(to.exec({"busybox", "nc", "-l", "-p", "7000"}), got); };
+    const auto arrived = [&] { return testing::read_text(got).find(text) != std::string::npos; };
+    pid_t listener = listen();
     const bool sent = wait_until(
         [&] {
-          return run(from.exec(
-                     {"sh", "-c",
-                      "echo " + text + " | timeout 3 busybox nc " + address + " 7000"})) == 0 &&
-                 testing::read_text(got).find(text) != std::string::npos;
+          const int rc = run(from.exec(
+              {"sh", "-c", "echo " + text + " | timeout 3 busybox nc " + address + " 7000"}));
+          if (rc == 0 && wait_until(arrived, 2s)) return true;
+          if (listener > 0 && ::waitpid(listener, nullptr, WNOHANG) == listener) {
+            listener = listen();
+          }
+          return false;
         },
-        5s);
-    ::kill(listener, SIGTERM);
-    wait_for(listener);
+        8s);
+    if (listener > 0) {
+      ::kill(listener, SIGTERM);
+      wait_for(listener);
+    }
     return sent;
   }
 
