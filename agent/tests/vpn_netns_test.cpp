@@ -23,10 +23,9 @@
 #include <thread>
 
 #include "cloudtwin/core/user_data.hpp"
+#include "cloudtwin/vm/spawn.hpp"
 #include "cloudtwin/vpn/cli.hpp"
 #include "temp_dir.hpp"
-
-extern char** environ;
 
 namespace cloudtwin::agent {
 namespace {
@@ -34,41 +33,11 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  if (pid < 0) return -1;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int run(const std::vector<std::string>& argv, const std::string& log = "/dev/null") {
-  return wait_for(spawn(argv, log));
-}
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
+using Ns = vm::NamedNetns;
+using vm::run_logged;
+using vm::spawn_logged;
+using vm::wait_for;
+using vm::wait_until;
 
 std::string skip_reason() {
   if (::geteuid() != 0) return "needs root to create network namespaces (label netns)";
@@ -76,35 +45,9 @@ std::string skip_reason() {
   if (!testing::have_program("busybox")) return "busybox is not installed (ping, nc)";
   if (!testing::have_program("genisoimage")) return "genisoimage is not installed (context CD)";
   if (::access("/dev/net/tun", R_OK | W_OK) != 0) return "/dev/net/tun is not available";
-  if (run({"ip", "-V"}) != 0) return "iproute2's ip is not on PATH";
+  if (run_logged({"ip", "-V"}) != 0) return "iproute2's ip is not on PATH";
   return "";
 }
-
-class Ns {
- public:
-  explicit Ns(std::string name) : name_(std::move(name)) {
-    ok_ = run({"ip", "netns", "add", name_}) == 0;
-  }
-  Ns(const Ns&) = delete;
-  Ns& operator=(const Ns&) = delete;
-  ~Ns() {
-    if (ok_) run({"ip", "netns", "del", name_});
-  }
-  bool ok() const { return ok_; }
-  const std::string& name() const { return name_; }
-  int ip(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"ip", "-n", name_});
-    return run(args);
-  }
-  std::vector<std::string> exec(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"ip", "netns", "exec", name_});
-    return args;
-  }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
 
 class VpnJoinNetns : public ::testing::Test {
  protected:
@@ -163,10 +106,10 @@ class VpnJoinNetns : public ::testing::Test {
   // Runs the agent binary in remote-vm; returns its exit code, its output in `out`.
   int agent(const std::string& stage, const std::filesystem::path& iso, std::string& out) {
     const auto log_path = dir.path() / ("agent-" + stage + std::to_string(++runs) + ".log");
-    const int rc =
-        run(remote->exec({CLOUDTWIN_AGENT_BIN, stage, "--root", root().string(), "--datasources",
-                          "context", "--context-device", iso.string(), "--vpn-wait", "20"}),
-            log_path.string());
+    const int rc = run_logged(
+        remote->exec({CLOUDTWIN_AGENT_BIN, stage, "--root", root().string(), "--datasources",
+                      "context", "--context-device", iso.string(), "--vpn-wait", "20"}),
+        log_path.string());
     out = testing::read_text(log_path);
     testing::write_file(dir.path() / "agent.log", log("agent.log") + out);
     return rc;
@@ -175,7 +118,7 @@ class VpnJoinNetns : public ::testing::Test {
   bool ping(const Ns& from, const std::string& to) {
     return wait_until(
         [&] {
-          return run(from.exec({"busybox", "ping", "-c", "1", "-W", "1", to})) == 0;
+          return run_logged(from.exec({"busybox", "ping", "-c", "1", "-W", "1", to})) == 0;
         },
         5s);
   }
@@ -186,12 +129,14 @@ class VpnJoinNetns : public ::testing::Test {
   // sender), and start a new listener when the last one is gone without it.
   bool tcp(const Ns& from, const Ns& to, const std::string& address, const std::string& text) {
     const auto got = (dir.path() / ("nc-" + text)).string();
-    const auto listen = [&] { return spawn(to.exec({"busybox", "nc", "-l", "-p", "7000"}), got); };
+    const auto listen = [&] {
+      return spawn_logged(to.exec({"busybox", "nc", "-l", "-p", "7000"}), got);
+    };
     const auto arrived = [&] { return testing::read_text(got).find(text) != std::string::npos; };
     pid_t listener = listen();
     const bool sent = wait_until(
         [&] {
-          const int rc = run(from.exec(
+          const int rc = run_logged(from.exec(
               {"sh", "-c", "echo " + text + " | timeout 3 busybox nc " + address + " 7000"}));
           if (rc == 0 && wait_until(arrived, 2s)) return true;
           if (listener > 0 && ::waitpid(listener, nullptr, WNOHANG) == listener) {
@@ -219,8 +164,9 @@ TEST_F(VpnJoinNetns, RemoteVmJoinsFromItsContextAloneAndASecondRunChangesNothing
   vpn({"issue", "vm-remote", "--ip", "192.168.77.50"});
   const auto profile = testing::read_text(dir.path() / "vpn/clients/vm-remote.ovpn");
   ASSERT_FALSE(profile.empty());
-  server_pid = spawn(host->exec({"openvpn", "--config", (dir.path() / "vpn/server.conf").string()}),
-                     (dir.path() / "server.log").string());
+  server_pid =
+      spawn_logged(host->exec({"openvpn", "--config", (dir.path() / "vpn/server.conf").string()}),
+                   (dir.path() / "server.log").string());
   ASSERT_TRUE(wait_until(
       [&] {
         return log("server.log").find("Initialization Sequence Completed") != std::string::npos;
@@ -276,10 +222,10 @@ TEST_F(VpnJoinNetns, UnreachableServerLeavesTheRestDoneAndTheSupervisorRetrying)
   std::string out;
   ASSERT_EQ(agent("local", iso, out), 0) << logs();
   const auto start = std::chrono::steady_clock::now();
-  const int rc =
-      run(remote->exec({CLOUDTWIN_AGENT_BIN, "final", "--root", root().string(), "--datasources",
-                        "context", "--context-device", iso.string(), "--vpn-wait", "2"}),
-          (dir.path() / "final.log").string());
+  const int rc = run_logged(
+      remote->exec({CLOUDTWIN_AGENT_BIN, "final", "--root", root().string(), "--datasources",
+                    "context", "--context-device", iso.string(), "--vpn-wait", "2"}),
+      (dir.path() / "final.log").string());
   EXPECT_EQ(rc, 0) << log("final.log");
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
   EXPECT_THAT(log("final.log"), HasSubstr("openvpn keeps retrying"));
@@ -296,8 +242,9 @@ TEST_F(VpnJoinNetns, RevokedVmCannotConnect) {
   const auto profile = testing::read_text(dir.path() / "vpn/clients/vm-remote.ovpn");
   ASSERT_FALSE(profile.empty());
   EXPECT_EQ(vpn({"revoke", "vm-remote"}), "revoked vm-remote\n");
-  server_pid = spawn(host->exec({"openvpn", "--config", (dir.path() / "vpn/server.conf").string()}),
-                     (dir.path() / "server.log").string());
+  server_pid =
+      spawn_logged(host->exec({"openvpn", "--config", (dir.path() / "vpn/server.conf").string()}),
+                   (dir.path() / "server.log").string());
   ASSERT_TRUE(wait_until(
       [&] {
         return log("server.log").find("Initialization Sequence Completed") != std::string::npos;
@@ -312,10 +259,10 @@ TEST_F(VpnJoinNetns, RevokedVmCannotConnect) {
                  core::base64_encode(profile) + "'\n"}});
   std::string out;
   ASSERT_EQ(agent("local", iso, out), 0) << logs();
-  const int rc =
-      run(remote->exec({CLOUDTWIN_AGENT_BIN, "final", "--root", root().string(), "--datasources",
-                        "context", "--context-device", iso.string(), "--vpn-wait", "4"}),
-          (dir.path() / "final.log").string());
+  const int rc = run_logged(
+      remote->exec({CLOUDTWIN_AGENT_BIN, "final", "--root", root().string(), "--datasources",
+                    "context", "--context-device", iso.string(), "--vpn-wait", "4"}),
+      (dir.path() / "final.log").string());
   EXPECT_EQ(rc, 0) << log("final.log");  // the rest of contextualization still completes
   EXPECT_EQ(testing::read_text(root() / "etc/hostname"), "remote1\n");
   EXPECT_THAT(log("final.log"), Not(HasSubstr("tunnel up"))) << logs();
@@ -328,7 +275,8 @@ TEST_F(VpnJoinNetns, RevokedVmCannotConnect) {
       },
       15s))
       << logs();
-  EXPECT_NE(run(remote->exec({"busybox", "ping", "-c", "1", "-W", "1", "192.168.77.10"})), 0);
+  EXPECT_NE(run_logged(remote->exec({"busybox", "ping", "-c", "1", "-W", "1", "192.168.77.10"})),
+            0);
 }
 
 }  // namespace

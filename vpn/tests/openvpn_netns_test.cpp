@@ -22,49 +22,27 @@
 #include <sstream>
 #include <thread>
 
+#include "cloudtwin/vm/spawn.hpp"
 #include "cloudtwin/vpn/cli.hpp"
 #include "cloudtwin/vpn/files.hpp"
 #include "cloudtwin/vpn/pki.hpp"
 #include "cloudtwin/vpn/service.hpp"
 #include "test_support.hpp"
 
-extern char** environ;
-
 namespace cloudtwin::vpn {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Starts argv with stdout and stderr sent to `log_path` (or /dev/null).
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  const auto out = log_path.empty() ? std::string("/dev/null") : log_path;
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
-int run(const std::vector<std::string>& argv, const std::string& log_path = "") {
-  const pid_t pid = spawn(argv, log_path);
-  if (pid < 0) return -1;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using Netns = vm::NamedNetns;
+using vm::run_logged;
+using vm::spawn_logged;
+using vm::wait_until;
 
 // A child process stopped (TERM, then KILL) on destruction.
 class Process {
  public:
   Process(const std::vector<std::string>& argv, const std::string& log_path)
-      : pid_(spawn(argv, log_path)) {}
+      : pid_(spawn_logged(argv, log_path)) {}
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
   ~Process() { stop(); }
@@ -88,48 +66,12 @@ class Process {
   pid_t pid_;
 };
 
-class Netns {
- public:
-  explicit Netns(std::string name) : name_(std::move(name)) {
-    ok_ = run({"ip", "netns", "add", name_}) == 0;
-  }
-  Netns(const Netns&) = delete;
-  Netns& operator=(const Netns&) = delete;
-  ~Netns() {
-    if (ok_) run({"ip", "netns", "del", name_});
-  }
-  bool ok() const { return ok_; }
-  const std::string& name() const { return name_; }
-  // `ip -n NAME args...`
-  int ip(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"ip", "-n", name_});
-    return run(args);
-  }
-  std::vector<std::string> exec(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"ip", "netns", "exec", name_});
-    return args;
-  }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
-
 std::string skip_reason() {
   if (::geteuid() != 0) return "needs root to create network namespaces";
   if (::access("/usr/sbin/openvpn", X_OK) != 0) return "/usr/sbin/openvpn is not installed";
   if (::access("/bin/busybox", X_OK) != 0) return "/bin/busybox is not installed (for ping)";
   if (::access("/dev/net/tun", R_OK | W_OK) != 0) return "/dev/net/tun is not available";
-  if (run({"ip", "-V"}) != 0) return "iproute2's ip is not on PATH";
+  if (run_logged({"ip", "-V"}) != 0) return "iproute2's ip is not on PATH";
   return "";
 }
 
@@ -229,7 +171,7 @@ class OpenVpnNetns : public ::testing::Test {
   }
 
   static bool ping_once(const Netns& from, const std::string& to) {
-    return run(from.exec({"busybox", "ping", "-c", "1", "-W", "1", to})) == 0;
+    return run_logged(from.exec({"busybox", "ping", "-c", "1", "-W", "1", to})) == 0;
   }
   static bool ping(const Netns& from, const std::string& to) {
     return wait_until([&] { return ping_once(from, to); }, 5s);
@@ -344,8 +286,9 @@ TEST_F(OpenVpnNetns, PortAlreadyInUse) {
     conf.replace(conf.find(from), from.size(), to);
   }
   write_file_atomic(dir.path() + "/server2.conf", conf, 0644);
-  const int second_rc = run(host->exec({"openvpn", "--config", dir.path() + "/server2.conf"}),
-                            dir.path() + "/server2.log");
+  const int second_rc =
+      run_logged(host->exec({"openvpn", "--config", dir.path() + "/server2.conf"}),
+                 dir.path() + "/server2.log");
   EXPECT_NE(second_rc, 0);
   EXPECT_NE(log("server2.log").find("Address already in use"), std::string::npos)
       << log("server2.log");
