@@ -174,8 +174,8 @@ bool Ec2Datasource::probe() {
     for (const auto& index : public_key_indexes(*keys))
       paths.push_back("meta-data/public-keys/" + index + "/openssh-key");
     prefetch(paths);
-    for (const auto& index : public_key_indexes(*keys)) {
-      if (auto key = get("meta-data/public-keys/" + index + "/openssh-key")) {
+    for (const auto& path : paths) {
+      if (auto key = get(path)) {
         for (auto& line : parse_listing(*key)) metadata_.public_keys.push_back(std::move(line));
       }
     }

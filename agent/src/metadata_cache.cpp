@@ -41,6 +41,11 @@ constexpr const char* kCachedToken = "cloudtwin-cached-crawl";
 constexpr const char* kTokenHeader = "X-aws-ec2-metadata-token";
 }  // namespace
 
+// Only definite answers are kept: a 401 or 5xx is worth asking again.
+void CachingMetadataClient::remember(const std::string& path, const MetadataResponse& response) {
+  if (response.status == 200 || response.status == 404) recorded_[path] = response;
+}
+
 MetadataRequest CachingMetadataClient::live(MetadataRequest request) {
   for (auto& [name, value] : request.headers) {
     if (name != kTokenHeader || value != kCachedToken) continue;
@@ -63,7 +68,7 @@ MetadataResponse CachingMetadataClient::send(const MetadataRequest& request) {
     }
     ++misses_;
     auto response = inner_.send(live(request));
-    if (response.status == 200 || response.status == 404) recorded_[request.path] = response;
+    remember(request.path, response);
     return response;
   }
   if (replaying_ && request.method == "PUT" && request.path == "/latest/api/token") {
@@ -97,8 +102,7 @@ std::vector<MetadataResponse> CachingMetadataClient::send_all(
   for (auto& m : misses) m = live(std::move(m));
   auto answers = inner_.send_all(misses);
   for (std::size_t k = 0; k < answers.size() && k < where.size(); ++k) {
-    if (answers[k].status == 200 || answers[k].status == 404)
-      recorded_[misses[k].path] = answers[k];
+    remember(misses[k].path, answers[k]);
     out[where[k]] = std::move(answers[k]);
   }
   return out;

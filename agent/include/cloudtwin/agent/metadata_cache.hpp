@@ -47,6 +47,7 @@ class CachingMetadataClient : public MetadataClient {
  private:
   // The request as the service must see it: our made-up token replaced by a real one.
   MetadataRequest live(MetadataRequest request);
+  void remember(const std::string& path, const MetadataResponse& response);
 
   MetadataClient& inner_;
   std::map<std::string, MetadataResponse> recorded_;
