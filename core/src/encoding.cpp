@@ -19,18 +19,6 @@
 namespace cloudtwin::core {
 namespace detail {
 
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (ascii_lower(s[i]) != ascii_lower(prefix[i])) return false;
-  }
-  return true;
-}
-
 std::string describe_byte(char c) {
   const auto byte = static_cast<unsigned char>(c);
   std::array<char, 16> buf{};

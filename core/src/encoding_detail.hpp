@@ -8,12 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "cloudtwin/core/strings.hpp"
+
 namespace cloudtwin::core::detail {
 
-inline constexpr std::string_view kWhitespace = " \t\r\n\v\f";
+inline constexpr std::string_view kWhitespace = kAsciiSpace;
 
-char ascii_lower(char c) noexcept;
-bool starts_with_ci(std::string_view s, std::string_view prefix) noexcept;
+inline bool starts_with_ci(std::string_view s, std::string_view prefix) noexcept {
+  return starts_with_icase(s, prefix);
+}
 std::string describe_byte(char c);
 
 // An istream over bytes owned elsewhere (no copy); they must outlive the stream.

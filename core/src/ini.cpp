@@ -1,19 +1,9 @@
 #include "cloudtwin/core/ini.hpp"
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::core {
-namespace {
-
-std::string_view trim(std::string_view s) noexcept {
-  constexpr std::string_view kSpace = " \t\r";
-  const auto first = s.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
-}
-
-}  // namespace
-
 std::vector<IniEntry> parse_ini(std::string_view text, const std::string& source) {
   std::vector<IniEntry> out;
   std::string section;

@@ -17,19 +17,6 @@ namespace cloudtwin::core {
 
 namespace detail {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  const auto first = s.find_first_not_of(kWhitespace);
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(kWhitespace);
-  return s.substr(first, last - first + 1);
-}
-
 [[noreturn]] void throw_too_large(const std::string& what, std::size_t size, std::size_t limit,
                                   const std::string& field) {
   throw Error(ErrorCode::UserDataTooLarge,

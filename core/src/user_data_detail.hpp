@@ -5,12 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/core/user_data.hpp"
 
 namespace cloudtwin::core::detail {
 
-std::string lower(std::string_view s);
-std::string_view trim(std::string_view s) noexcept;
+using core::lower;
+using core::trim;
 
 [[noreturn]] void throw_too_large(const std::string& what, std::size_t size, std::size_t limit,
                                   const std::string& field);
