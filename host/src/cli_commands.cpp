@@ -4,7 +4,7 @@
 
 #include "cli_args.hpp"
 #include "cloudtwin/core/error.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::host {
 
@@ -38,29 +38,27 @@ core::MacPrefix mac_prefix_of(const NetworkSpec& n, const core::MacPrefix& host_
 }
 
 std::string net_json(const NetworkSummary& n, const core::MacPrefix& host_conf) {
-  std::string j =
-      "{\"name\":" + json_quote(n.spec.name) + ",\"active\":" + (n.active ? "true" : "false") +
-      ",\"mode\":" + json_quote(to_string(n.spec.mode)) +
-      ",\"dhcp\":" + (n.spec.dhcp() ? "true" : "false") +
-      ",\"cidr\":" + json_quote(n.spec.cidr.to_string()) +
-      ",\"gateway\":" + json_quote(n.spec.gateway.to_string()) +
-      ",\"bridge\":" + json_quote(n.spec.bridge) +
-      ",\"mac_prefix\":" + json_quote(mac_prefix_of(n.spec, host_conf).to_string()) + ",\"dns\":[";
-  for (std::size_t i = 0; i < n.spec.dns.size(); ++i)
-    j += (i ? "," : "") + json_quote(n.spec.dns[i]);
-  j += "],\"vms\":" + std::to_string(n.vm_count) + ",\"reservations\":[";
-  for (std::size_t i = 0; i < n.spec.hosts.size(); ++i) {
-    const auto& h = n.spec.hosts[i];
-    j += std::string(i ? "," : "") + "{\"mac\":" + json_quote(h.mac.to_string()) +
-         ",\"ip\":" + json_quote(h.ip.to_string()) + ",\"name\":" + json_quote(h.name) + "}";
+  record::Json reservations = record::Json::array();
+  for (const auto& h : n.spec.hosts) {
+    reservations.push_back({{"mac", h.mac.to_string()}, {"ip", h.ip.to_string()}, {"name", h.name}});
   }
-  return j + "]}";
+  return record::dump({{"name", n.spec.name},
+                       {"active", n.active},
+                       {"mode", to_string(n.spec.mode)},
+                       {"dhcp", n.spec.dhcp()},
+                       {"cidr", n.spec.cidr.to_string()},
+                       {"gateway", n.spec.gateway.to_string()},
+                       {"bridge", n.spec.bridge},
+                       {"mac-prefix", mac_prefix_of(n.spec, host_conf).to_string()},
+                       {"dns", n.spec.dns},
+                       {"vms", n.vm_count},
+                       {"reservations", std::move(reservations)}});
 }
 
 std::string vm_json(const VmSummary& v) {
-  return "{\"name\":" + json_quote(v.name) +
-         ",\"state\":" + json_quote(v.active ? "running" : "shut off") +
-         ",\"record\":" + (v.record ? record_to_json(*v.record) : "null") + "}";
+  return record::dump({{"name", v.name},
+                       {"state", v.active ? "running" : "shut off"},
+                       {"record", v.record ? record::instance_to_value(*v.record) : nullptr}});
 }
 
 std::string ips_of(const VmSummary& v) {
@@ -124,7 +122,7 @@ void print_vm(std::ostream& out, const VmSummary& v) {
                                                 {"state:", v.active ? "running" : "shut off"}};
   if (v.record) {
     const auto& r = *v.record;
-    const auto& e = r.ec2;
+    const auto& e = r;
     const auto& h = r.host;
     rows.push_back({"instance id:", e.instance_id});
     rows.push_back({"hostname:", e.local_hostname});
@@ -233,6 +231,7 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
   auto iso = ctx.env.iso_writer();
   auto settings = ctx.config.settings;
   settings.overlay_pool = use_overlay_pool(ctx.config.overlays, ctx.uri);
+  settings.uri = ctx.uri;
   auto storage = settings.overlay_pool && ctx.env.pool_storage
                      ? ctx.env.pool_storage(ctx.uri, settings.instances_dir)
                      : ctx.env.storage();
@@ -271,7 +270,7 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
     std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "INSTANCE-ID", "ADDRESSES"}};
     for (const auto& v : list) {
       rows.push_back({v.name, v.active ? "running" : "shut off",
-                      v.record ? v.record->instance_id() : "-", ips_of(v)});
+                      v.record ? v.record->instance_id : "-", ips_of(v)});
     }
     print_table(ctx.out, rows);
   } else if (verb == "show") {

@@ -5,19 +5,19 @@
 #include "cli_args.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/image.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::host {
 namespace {
 
 std::string image_json(const ImageSummary& s) {
-  std::string j = "{\"name\":" + json_quote(s.name) + ",\"path\":" + json_quote(s.path) +
-                  ",\"format\":" + json_quote(s.info.format) +
-                  ",\"virtual_size\":" + std::to_string(s.info.virtual_size) +
-                  ",\"actual_size\":" + std::to_string(s.info.actual_size) +
-                  ",\"backing_file\":" + json_quote(s.info.backing_file) + ",\"used_by\":[";
-  for (std::size_t i = 0; i < s.used_by.size(); ++i) j += (i ? "," : "") + json_quote(s.used_by[i]);
-  return j + "]}";
+  return record::dump({{"name", s.name},
+                       {"path", s.path},
+                       {"format", s.info.format},
+                       {"virtual-size", s.info.virtual_size},
+                       {"actual-size", s.info.actual_size},
+                       {"backing-file", s.info.backing_file},
+                       {"used-by", s.used_by}});
 }
 
 std::string joined(const std::vector<std::string>& v) {

@@ -4,7 +4,7 @@
 #include "cli_args.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/console.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::host {
 
@@ -40,8 +40,10 @@ int run_vm_power(const std::string& verb, const Args& a, CliContext& ctx) {
   }
   if (a.json()) {
     const auto v = vms.show(name);
-    ctx.out << "{\"name\":" << json_quote(name) << ",\"result\":" << json_quote(done)
-            << ",\"state\":" << json_quote(v.active ? "running" : "shut off") << "}\n";
+    ctx.out << record::dump({{"name", name},
+                             {"result", done},
+                             {"state", v.active ? "running" : "shut off"}})
+            << "\n";
   } else {
     ctx.out << "VM " << name << " " << done << "\n";
   }

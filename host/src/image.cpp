@@ -1,13 +1,11 @@
 #include "cloudtwin/host/image.hpp"
 
-#include <Poco/Exception.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cloudtwin/core/error.hpp"
 
@@ -18,35 +16,24 @@ ImageInfo parse_qemu_img_info(std::string_view json, std::string_view source) {
     return Error(ErrorCode::InvalidArgument,
                  "qemu-img info for " + std::string(source) + ": " + why);
   };
-  Poco::JSON::Object::Ptr o;
-  try {
-    Poco::JSON::Parser parser;
-    o = parser.parse(std::string(json)).extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception& e) {
-    throw bad("output is not a JSON object: " + e.displayText());
-  } catch (const std::exception& e) {  // Poco::Dynamic::Var throws std::exception subclasses
-    throw bad(std::string("output is not a JSON object: ") + e.what());
-  }
+  const auto o = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
+  if (!o.is_object()) throw bad("output is not a JSON object");
+  const auto format = o.find("format");
+  const auto size = o.find("virtual-size");
+  if (format == o.end() || size == o.end()) throw bad("no \"format\" or \"virtual-size\"");
+  if (!format->is_string() || !size->is_number_integer())
+    throw bad("\"format\" is not a string or \"virtual-size\" not an integer");
+  if (!size->is_number_unsigned() && size->get<std::int64_t>() < 0)
+    throw bad("negative \"virtual-size\"");
   ImageInfo info;
-  try {
-    if (!o->has("format") || !o->has("virtual-size"))
-      throw bad("no \"format\" or \"virtual-size\"");
-    // Poco converts between types on request; a format that is not a string is no format.
-    if (!o->get("format").isString() || !o->get("virtual-size").isInteger())
-      throw bad("\"format\" is not a string or \"virtual-size\" not an integer");
-    info.format = o->getValue<std::string>("format");
-    const auto vs = o->getValue<Poco::Int64>("virtual-size");
-    if (vs < 0) throw bad("negative \"virtual-size\"");
-    info.virtual_size = static_cast<std::uint64_t>(vs);
-    if (o->has("actual-size")) {
-      const auto as = o->getValue<Poco::Int64>("actual-size");
-      info.actual_size = as < 0 ? 0 : static_cast<std::uint64_t>(as);
-    }
-    if (o->has("backing-filename") && o->get("backing-filename").isString())
-      info.backing_file = o->getValue<std::string>("backing-filename");
-  } catch (const Poco::Exception& e) {
-    throw bad("unexpected field type: " + e.displayText());
+  info.format = format->get<std::string>();
+  info.virtual_size = size->get<std::uint64_t>();
+  if (const auto actual = o.find("actual-size"); actual != o.end()) {
+    if (!actual->is_number_integer()) throw bad("\"actual-size\" is not an integer");
+    info.actual_size = actual->is_number_unsigned() ? actual->get<std::uint64_t>() : 0;
   }
+  if (const auto backing = o.find("backing-filename"); backing != o.end() && backing->is_string())
+    info.backing_file = backing->get<std::string>();
   if (info.format.empty()) throw bad("empty \"format\"");
   return info;
 }

@@ -11,7 +11,7 @@ std::vector<std::string> ImageService::users_of(const std::string& name) {
   for (const auto& r : records_of(hv_.list_domains())) {
     for (const auto& i : r.host.images) {
       if (i == name) {
-        users.push_back(r.name());
+        users.push_back(r.host.name);
         break;
       }
     }
@@ -71,7 +71,7 @@ std::vector<ImageSummary> ImageService::list() {
     for (const auto& r : records) {
       for (const auto& i : r.host.images) {
         if (i == name) {
-          s.used_by.push_back(r.name());
+          s.used_by.push_back(r.host.name);
           break;
         }
       }

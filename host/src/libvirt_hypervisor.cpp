@@ -9,7 +9,7 @@
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/element.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -192,7 +192,7 @@ class LibvirtHypervisor final : public Hypervisor {
     std::vector<DomainInfo> out;
     for (const auto& d : owned) {
       DomainInfo info{virDomainGetName(d.get()), virDomainIsActive(d.get()) == 1, std::nullopt};
-      char* md = virDomainGetMetadata(d.get(), VIR_DOMAIN_METADATA_ELEMENT, kRecordNamespace,
+      char* md = virDomainGetMetadata(d.get(), VIR_DOMAIN_METADATA_ELEMENT, record::kRecordNamespace,
                                       VIR_DOMAIN_AFFECT_CONFIG);
       if (md != nullptr) {
         info.record_element = md;

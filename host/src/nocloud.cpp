@@ -1,11 +1,13 @@
 // NoCloud seed (meta-data, user-data, network-config v2) from a planned VM. YAML is
 // written with JSON-style double-quoted scalars, which YAML reads the same way.
 #include "cloudtwin/core/user_data.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/json.hpp"
 #include "cloudtwin/host/vm_plan.hpp"
 
 namespace cloudtwin::host {
 namespace {
+
+using record::json_quote;
 
 std::string network_config(const VmPlan& plan) {
   std::string y = "version: 2\nethernets:\n";
@@ -32,16 +34,14 @@ std::string network_config(const VmPlan& plan) {
 NoCloudSeed render_nocloud(const VmPlan& plan) {
   NoCloudSeed seed;
   const auto& r = plan.record;
-  seed.meta_data = "instance-id: " + json_quote(r.instance_id()) +
-                   "\nlocal-hostname: " + json_quote(r.ec2.local_hostname) + "\n";
-  if (!r.ec2.public_keys.empty()) {
+  seed.meta_data = "instance-id: " + json_quote(r.instance_id) +
+                   "\nlocal-hostname: " + json_quote(r.local_hostname) + "\n";
+  if (!r.public_keys.empty()) {
     seed.meta_data += "public-keys:\n";
-    for (const auto& k : r.ec2.public_keys)
+    for (const auto& k : r.public_keys)
       seed.meta_data += "  - " + json_quote(k.openssh_key) + "\n";
   }
-  const auto ud = plan.context.find("USER_DATA");
-  seed.user_data = ud != plan.context.end() && !ud->second.empty() ? core::base64_decode(ud->second)
-                                                                   : std::string("#cloud-config\n");
+  seed.user_data = r.user_data.value_or("#cloud-config\n");
   const auto net = plan.context.find("NETWORK");
   if (net != plan.context.end() && net->second == "YES" && !plan.nics.empty())
     seed.network_config = network_config(plan);

@@ -6,6 +6,7 @@
 #include "cloudtwin/core/user_data.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/substitute.hpp"
+#include "cloudtwin/record/element.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -114,10 +115,9 @@ SubstitutionScope scope_for(const VmPlan& plan, const PlanInputs& in) {
   return s;
 }
 
-// (name, openssh-key) per line of SSH_PUBLIC_KEY; named after EC2/KEYPAIR.
-std::vector<std::pair<std::string, std::string>> public_keys(const VmTemplate& t,
-                                                             const std::string& keys) {
-  std::vector<std::pair<std::string, std::string>> out;
+// (name, openssh-key) per line of the SSH keys; named after EC2/KEYPAIR.
+std::vector<record::PublicKey> public_keys(const VmTemplate& t, const std::string& keys) {
+  std::vector<record::PublicKey> out;
   const auto base = t.ec2 && !t.ec2->keypair.empty() ? t.ec2->keypair : std::string("default");
   std::size_t start = 0;
   while (start < keys.size()) {
@@ -133,25 +133,59 @@ std::vector<std::pair<std::string, std::string>> public_keys(const VmTemplate& t
   return out;
 }
 
-metadata::MetadataOptionsRecord metadata_options(const Ec2Spec& e) {
-  metadata::MetadataOptionsRecord o;
+record::MetadataOptionsRecord metadata_options(const Ec2Spec& e) {
+  record::MetadataOptionsRecord o;
   if (!e.http_tokens.empty())
-    o.http_tokens = e.http_tokens == "required" ? metadata::HttpTokens::Required
-                                                : metadata::HttpTokens::Optional;
+    o.http_tokens = e.http_tokens == "required" ? record::HttpTokens::Required
+                                                : record::HttpTokens::Optional;
   if (!e.http_endpoint.empty())
-    o.http_endpoint = e.http_endpoint == "disabled" ? metadata::HttpEndpoint::Disabled
-                                                    : metadata::HttpEndpoint::Enabled;
+    o.http_endpoint = e.http_endpoint == "disabled" ? record::HttpEndpoint::Disabled
+                                                    : record::HttpEndpoint::Enabled;
   if (e.http_put_response_hop_limit > 0) o.hop_limit = e.http_put_response_hop_limit;
   if (!e.instance_metadata_tags.empty())
     o.instance_metadata_tags = e.instance_metadata_tags == "enabled";
   return o;
 }
 
-// The EC2 part of the record: what cloudtwin-metadata serves to this VM.
-metadata::Instance ec2_instance(const VmTemplate& t, const VmPlan& p) {
-  metadata::Instance i;
+// The template's CONTEXT with references substituted (FILES left out: host paths).
+std::map<std::string, std::string, std::less<>> resolved_context(const VmTemplate& t,
+                                                                 const VmPlan& plan,
+                                                                 const PlanInputs& in) {
+  const auto scope = scope_for(plan, in);
+  std::map<std::string, std::string, std::less<>> user;
+  for (const auto& [key, value] : t.context) {
+    if (key == "FILES") continue;
+    user[key] = substitute_references(value, scope, "CONTEXT/" + key);
+  }
+  return user;
+}
+
+// What the guest is told about itself, from the template and the inputs: the context CD
+// renders it as SET_HOSTNAME / SSH_PUBLIC_KEY / USER_DATA, the record as EC2 keys.
+GuestIdentity guest_identity(const std::map<std::string, std::string, std::less<>>& user,
+                             const VmPlan& plan, const PlanInputs& in) {
+  const auto get = [&user](const char* key) -> const std::string* {
+    const auto it = user.find(key);
+    return it == user.end() ? nullptr : &it->second;
+  };
+  GuestIdentity g;
+  const auto* hostname = get("SET_HOSTNAME");
+  g.hostname = hostname && !hostname->empty() ? *hostname : plan.name;
+  const auto* keys = get("SSH_PUBLIC_KEY");
+  g.ssh_public_keys = keys ? *keys : in.user_ssh_key;
+  if (const auto* ud = get("USER_DATA"); ud && !ud->empty()) {
+    const auto* enc = get("USER_DATA_ENCODING");
+    g.user_data = enc && *enc == "base64" ? core::base64_decode(*ud) : *ud;
+  }
+  return g;
+}
+
+// The instance record: what cloudtwin-metadata serves to this VM and what the host owns.
+record::Instance build_record(const VmTemplate& t, const VmPlan& p, const PlanInputs& in) {
+  record::Instance i;
   i.instance_id = p.instance_id;
   i.reservation_id = "r-" + p.instance_id.substr(p.instance_id.find('-') + 1);
+  i.pending_time = in.created_at;
   if (t.ec2) {
     i.ami_id = t.ec2->ami;
     i.instance_type = t.ec2->instance_type;
@@ -163,10 +197,9 @@ metadata::Instance ec2_instance(const VmTemplate& t, const VmPlan& p) {
     i.options_record = metadata_options(*t.ec2);
     i.options = i.options_record.resolve({});
   }
-  i.local_hostname = p.context.count("SET_HOSTNAME") ? p.context.at("SET_HOSTNAME") : p.name;
-  i.hostname = i.local_hostname;
+  i.local_hostname = i.hostname = p.guest.hostname;
   for (const auto& n : p.nics) {
-    metadata::NetworkInterface e;
+    record::NetworkInterface e;
     e.mac = n.mac.to_string();
     e.device_number = n.index;
     e.local_ipv4s = {n.ip.to_string()};
@@ -179,19 +212,11 @@ metadata::Instance ec2_instance(const VmTemplate& t, const VmPlan& p) {
     i.block_device_mapping["ami"] = "/dev/" + p.disks.front().target;
     i.block_device_mapping["root"] = "/dev/" + p.disks.front().target;
   }
-  const auto keys = p.context.find("SSH_PUBLIC_KEY");
-  if (keys != p.context.end()) {
-    for (auto& k : public_keys(t, keys->second)) i.public_keys.push_back({k.first, k.second});
-  }
-  const auto ud = p.context.find("USER_DATA");  // base64 (build_context_vars made sure)
-  if (ud != p.context.end() && !ud->second.empty()) i.user_data = core::base64_decode(ud->second);
-  return i;
-}
+  i.public_keys = public_keys(t, p.guest.ssh_public_keys);
+  i.user_data = p.guest.user_data;
 
-InstanceRecord build_record(const VmTemplate& t, const VmPlan& p) {
-  InstanceRecord r;
-  r.ec2 = ec2_instance(t, p);
-  auto& h = r.host;
+  auto& h = i.host;
+  h.location = in.host_location;
   h.name = p.name;
   for (const auto& n : p.nics) h.nics.push_back({n.mac, n.network, n.gateway});
   h.context_iso = p.iso_path;
@@ -205,7 +230,7 @@ InstanceRecord build_record(const VmTemplate& t, const VmPlan& p) {
   h.console_log = p.console_log;
   h.console_log_owned = t.console_log == "YES";
   h.vpn = p.vpn;
-  return r;
+  return i;
 }
 
 }  // namespace
@@ -213,12 +238,7 @@ InstanceRecord build_record(const VmTemplate& t, const VmPlan& p) {
 core::ContextVars build_context_vars(const VmTemplate& t, const VmPlan& plan,
                                      const PlanInputs& in) {
   core::ContextVars v;
-  const auto scope = scope_for(plan, in);
-  std::map<std::string, std::string, std::less<>> user;
-  for (const auto& [key, value] : t.context) {
-    if (key == "FILES") continue;  // host paths: the files go on the CD, not the paths
-    user[key] = substitute_references(value, scope, "CONTEXT/" + key);
-  }
+  const auto user = resolved_context(t, plan, in);
   const auto network = user.find("NETWORK");
   const bool with_network =
       network == user.end() || network->second == "YES" || network->second == "yes";
@@ -274,6 +294,7 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
   p.nics = plan_nics(t, in);
   p.disks = plan_disks(t, in, p.name, p.instance_dir);
   p.context = build_context_vars(t, p, in);
+  p.guest = guest_identity(resolved_context(t, p, in), p, in);
   for (const auto& [key, value] : t.context) {
     if (key != "FILES") continue;
     std::size_t start = 0;
@@ -287,7 +308,7 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
       start = end + 1;
     }
   }
-  p.record = build_record(t, p);
+  p.record = build_record(t, p, in);
   DomainSpec d;
   d.type = in.domain_type;
   d.nwfilter = in.nwfilter;
@@ -303,7 +324,7 @@ VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {
   d.console_log = p.console_log;
   d.nics = p.nics;
   d.ec2_smbios = p.ec2;
-  d.metadata_element = record_metadata_element(p.record);
+  d.metadata_element = record::instance_element(p.record);
   p.domain_xml = render_domain_xml(d);
   return p;
 }

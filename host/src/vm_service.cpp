@@ -1,5 +1,7 @@
 #include "cloudtwin/host/vm_service.hpp"
 
+#include "cloudtwin/record/element.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <set>
@@ -42,12 +44,38 @@ bool use_overlay_pool(const std::string& setting, const std::string& uri) {
               "[storage] overlays = " + setting + ": use auto, pool or qemu-img");
 }
 
-std::vector<InstanceRecord> records_of(const std::vector<DomainInfo>& domains) {
-  std::vector<InstanceRecord> out;
+namespace {
+
+class SystemClock : public Clock {
+ public:
+  std::chrono::system_clock::time_point now() const override {
+    return std::chrono::system_clock::now();
+  }
+};
+
+const Clock& system_clock() {
+  static const SystemClock clock;
+  return clock;
+}
+
+}  // namespace
+
+VmService::VmService(Hypervisor& hv, IsoWriter& iso, Storage& storage, Random& random,
+                     HostSettings settings, VpnIssuer* vpn, const Clock* clock)
+    : hv_(hv),
+      iso_(iso),
+      storage_(storage),
+      random_(random),
+      settings_(std::move(settings)),
+      vpn_(vpn),
+      clock_(clock ? *clock : system_clock()) {}
+
+std::vector<record::Instance> records_of(const std::vector<DomainInfo>& domains) {
+  std::vector<record::Instance> out;
   for (const auto& d : domains) {
     if (!d.record_element) continue;
     try {
-      out.push_back(record_from_metadata_element(*d.record_element));
+      out.push_back(record::instance_from_element(*d.record_element, "domain '" + d.name + "'"));
     } catch (const Error&) {  // a damaged record must not block other VMs
     }
   }
@@ -68,6 +96,8 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
   in.user_ssh_key = user_ssh_key;
   in.instance_id = generate_instance_id(random_);
   in.uuid = generate_uuid(random_, tmpl.ec2.has_value());
+  in.created_at = record::iso8601_utc(clock_.now());
+  in.host_location = settings_.uri;
   for (const auto& n : hv_.list_networks()) {
     try {
       auto spec = parse_network_xml(n.xml);
@@ -140,7 +170,7 @@ void VmService::write_cds(const VmPlan& plan) {
   iso_.write(plan.cidata_path, "cidata", cidata);
 }
 
-void VmService::release_record_files(const InstanceRecord& r, std::vector<std::string>& warnings) {
+void VmService::release_record_files(const record::Instance& r, std::vector<std::string>& warnings) {
   const auto attempt = [&warnings](const std::function<void()>& step) {
     try {
       step();
@@ -164,10 +194,10 @@ void VmService::release_record_files(const InstanceRecord& r, std::vector<std::s
   if (!h.vpn) return;
   if (vpn_ == nullptr) {
     warnings.push_back("VM had a VPN profile; revoke it with `cloudtwin vpn revoke " +
-                       r.instance_id() + "`");
+                       r.instance_id + "`");
     return;
   }
-  attempt([&] { vpn_->revoke(r.instance_id()); });
+  attempt([&] { vpn_->revoke(r.instance_id); });
 }
 
 std::vector<std::string> VmService::remove(const std::string& name) {
@@ -233,7 +263,7 @@ std::vector<VmSummary> VmService::list() {
     VmSummary s{d.name, d.active, std::nullopt};
     if (d.record_element) {
       try {
-        s.record = record_from_metadata_element(*d.record_element);
+        s.record = record::instance_from_element(*d.record_element, "domain '" + d.name + "'");
       } catch (const Error&) {
       }
     }

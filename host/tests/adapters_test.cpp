@@ -14,7 +14,6 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/cli.hpp"
-#include "cloudtwin/host/instance_record.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"
 
@@ -64,7 +63,7 @@ TEST(LibvirtTestDriver, NetworksDhcpHostsDomainsAndRecords) {
   EXPECT_TRUE(shown.active);
   ASSERT_TRUE(shown.record);
   EXPECT_EQ(*shown.record, plan.record);  // read back through virDomainGetMetadata
-  EXPECT_EQ(shown.record->ec2.ami_id, "ami-7");
+  EXPECT_EQ(shown.record->ami_id, "ami-7");
   EXPECT_EQ(nets.show("ctlan").spec.hosts.size(), 2U);
 
   EXPECT_TRUE(vms.remove("ct-vm1").empty());

@@ -349,7 +349,7 @@ TEST(BridgeCli, CreateShowDeleteAndUsage) {
   EXPECT_EQ(
       run({"net", "show", "lan", "--json"}),
       "0 {\"name\":\"lan\",\"active\":true,\"mode\":\"bridge\",\"dhcp\":false,\"cidr\":"
-      "\"192.168.1.0/24\",\"gateway\":\"192.168.1.1\",\"bridge\":\"br0\",\"mac_prefix\":\"02:0a\","
+      "\"192.168.1.0/24\",\"gateway\":\"192.168.1.1\",\"bridge\":\"br0\",\"mac-prefix\":\"02:0a\","
       "\"dns\":[],\"vms\":0,"
       "\"reservations\":[]}\n");
   const auto shown = run({"net", "show", "lan"});

@@ -137,7 +137,7 @@ TEST_F(CliFixture, NetworkLifecycle) {
   EXPECT_EQ(
       out,
       R"({"name":"lan","active":true,"mode":"nat","dhcp":true,"cidr":"10.0.0.0/24","gateway":"10.0.0.1",)"
-      R"("bridge":"ct-lan","mac_prefix":"02:00","dns":["1.1.1.1"],"vms":0,"reservations":[]})"
+      R"("bridge":"ct-lan","mac-prefix":"02:00","dns":["1.1.1.1"],"vms":0,"reservations":[]})"
       "\n");
   EXPECT_EQ(run({"net", "show", "lan"}, &out), 0);
   EXPECT_NE(out.find("gateway:         10.0.0.1"), std::string::npos) << out;
@@ -167,7 +167,7 @@ TEST_F(CliFixture, MacPrefixIsKeptWithTheNetwork) {
   const std::pair<const char*, const char*> prefixes[] = {
       {"a", "0a:01"}, {"b", "02:00"}, {"old", "0e:00"}};
   for (const auto& [net, prefix] : prefixes) {
-    EXPECT_NE(out.find(std::string(R"("bridge":"ct-)") + net + R"(","mac_prefix":")" + prefix),
+    EXPECT_NE(out.find(std::string(R"("bridge":"ct-)") + net + R"(","mac-prefix":")" + prefix),
               std::string::npos)
         << out;
   }
@@ -200,7 +200,7 @@ TEST_F(CliFixture, VmLifecycle) {
   const auto& iso = storage.isos.at("/inst/web/context.iso");
   EXPECT_NE(iso.at(0).content.find("SSH_PUBLIC_KEY='ssh-ed25519 AAAA me@host'"), std::string::npos);
   EXPECT_EQ(run({"vm", "create", "/t/web.yaml", "--json"}, &out, &err), 0) << err;
-  EXPECT_EQ(out.rfind(R"({"name":"i-56666666666666666","state":"running","record":{"instance-id":)"
+  EXPECT_EQ(out.rfind(R"({"name":"i-56666666666666666","state":"running","record":{"record-version":2,"instance-id":)"
                       R"("i-56666666666666666","ami-id":"ami-9","instance-type":"t3.nano",)"
                       R"("local-hostname":"i-56666666666666666")",
                       0),

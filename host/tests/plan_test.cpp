@@ -4,7 +4,7 @@
 #include <deque>
 
 #include "cloudtwin/core/error.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/element.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/substitute.hpp"
 #include "cloudtwin/host/vm_plan.hpp"
@@ -245,8 +245,9 @@ TEST(Plan, OverlappingRangesWithDifferentPrefixesNeverShareAMac) {
 TEST(Plan, RecordJsonIsExactAndRoundTrips) {
   const auto p = plan_vm(parse_vm_template(kTemplate), inputs());
   EXPECT_EQ(
-      record_to_json(p.record),
-      R"({"instance-id":"i-0123456789abcdef0","ami-id":"ami-1","instance-type":"t3.micro",)"
+      record::instance_to_json(p.record),
+      R"({"record-version":2,"instance-id":"i-0123456789abcdef0","ami-id":"ami-1",)"
+      R"("instance-type":"t3.micro",)"
       R"("local-hostname":"web1","reservation-id":"r-0123456789abcdef0",)"
       R"("block-device-mapping":{"ami":"/dev/vda","root":"/dev/vda"},)"
       R"("network-interfaces":[{"mac":"02:00:c0:a8:7a:03","device-number":0,)"
@@ -255,32 +256,47 @@ TEST(Plan, RecordJsonIsExactAndRoundTrips) {
       R"("subnet-ipv4-cidr-block":"192.168.122.0/24"}],)"
       R"("public-keys":[{"name":"ops","openssh-key":"ssh-ed25519 AAAA ops@host"}],)"
       R"("user-data-base64":"I2Nsb3VkLWNvbmZpZwpob3N0bmFtZTogeA==",)"
-      R"("x-cloudtwin-host":{"name":"web1","nics":[{"mac":"02:00:c0:a8:7a:03","network":"lan",)"
-      R"("gateway":"192.168.122.1"},{"mac":"02:00:c0:a8:7a:32","network":"lan",)"
-      R"("gateway":"192.168.122.1"}],"context_iso":"/inst/web1/context.iso",)"
+      R"("host":{"kind":"libvirt","name":"web1","nics":[{"mac":"02:00:c0:a8:7a:03",)"
+      R"("network":"lan","gateway":"192.168.122.1"},{"mac":"02:00:c0:a8:7a:32","network":"lan",)"
+      R"("gateway":"192.168.122.1"}],"context-iso":"/inst/web1/context.iso",)"
       R"("overlays":["/inst/web1/disk0.qcow2"],"images":["base.qcow2"]}})");
-  // The metadata server reads the very same text (x-cloudtwin-host is ignored there).
-  const auto served = metadata::parse_instance_json(record_to_json(p.record), "record");
+  // The metadata server reads the very same text (and never serves `host`).
+  const auto served = record::parse_instance_json(record::instance_to_json(p.record), "record");
   EXPECT_EQ(served.local_ipv4, "192.168.122.3");
   EXPECT_EQ(served.user_data, "#cloud-config\nhostname: x");
   EXPECT_EQ(p.record.nics().at(1),
-            (NicRecord{core::Mac::parse("02:00:c0:a8:7a:32"), core::Ipv4::parse("192.168.122.50"),
+            (record::NicRecord{core::Mac::parse("02:00:c0:a8:7a:32"), core::Ipv4::parse("192.168.122.50"),
                        1, "lan", core::Ipv4Cidr::parse("192.168.122.0/24"),
                        core::Ipv4::parse("192.168.122.1")}));
-  EXPECT_EQ(record_from_json(record_to_json(p.record)), p.record);
-  EXPECT_EQ(record_from_metadata_element(record_metadata_element(p.record)), p.record);
-  InstanceRecord odd;
-  odd.ec2.instance_id = "i-1";
-  odd.ec2.local_hostname = odd.ec2.hostname = "a\"b<c>&";
-  odd.host.name = "a\"b<c>&\n\x01";
-  EXPECT_EQ(record_from_metadata_element(record_metadata_element(odd)), odd);
-  EXPECT_THROW(record_from_json("{"), Error);
-  EXPECT_THROW(record_from_json("{}"), Error);
-  EXPECT_THROW(record_from_json(R"({"instance-id":"i-1","x-cloudtwin-host":{"nics":[1]}})"), Error);
-  EXPECT_THROW(record_from_json(R"({"instance-id":"i-1","network-interfaces":[{"mac":)"
-                                R"("02:00:00:00:00:01","local-ipv4s":["10.0.0.2"],)"
-                                R"("subnet-ipv4-cidr-block":"10.0.0.0/33"}]})"),
+  EXPECT_EQ(record::parse_instance_json(record::instance_to_json(p.record), "t"), p.record);
+  EXPECT_EQ(record::instance_from_element(record::instance_element(p.record), "t"), p.record);
+  record::Instance odd;
+  odd.instance_id = "i-1";
+  odd.local_hostname = odd.hostname = "a\"b<c>&";
+  odd.host.name = "a\"b<c>&";
+  odd.public_keys.push_back({"k", "a\"b<c>&\n\x01"});
+  EXPECT_EQ(record::instance_from_element(record::instance_element(odd), "t"), odd);
+  EXPECT_THROW(record::parse_instance_json("{", "t"), Error);
+  EXPECT_THROW(record::parse_instance_json("{}", "t"), Error);
+  EXPECT_THROW(record::parse_instance_json(R"({"instance-id":"i-1","network-interfaces":[{"mac":)"
+                                           R"("02:00:00:00:00:01","local-ipv4s":["10.0.0.2"],)"
+                                           R"("subnet-ipv4-cidr-block":"10.0.0.0/33"}]})",
+                                           "t"),
                Error);
+}
+
+TEST(Plan, RecordCarriesTheCreationTimeAndHostFromTheInputs) {
+  auto in = inputs();
+  in.created_at = record::iso8601_utc(std::chrono::system_clock::time_point(
+      std::chrono::seconds(1764921600)));  // 2025-12-05T08:00:00Z
+  in.host_location = "qemu:///system";
+  const auto p = plan_vm(parse_vm_template(kTemplate), in);
+  EXPECT_EQ(p.record.pending_time, "2025-12-05T08:00:00Z");
+  EXPECT_EQ(p.record.host.location, "qemu:///system");
+  // Built from the typed template, not from the rendered context variables.
+  EXPECT_EQ(p.guest.hostname, "web1");
+  EXPECT_EQ(p.guest.user_data, "#cloud-config\nhostname: x");
+  EXPECT_EQ(p.record.user_data, p.guest.user_data);
 }
 
 TEST(Plan, RecordCarriesTheTemplatesEc2Section) {
@@ -288,22 +304,22 @@ TEST(Plan, RecordCarriesTheTemplatesEc2Section) {
       parse_vm_template("EC2 = [ AMI = ami-2, AVAILABILITYZONE = eu-west-1b, TAGS = \"Name=w\",\n"
                         "  HTTP_TOKENS = required, HTTP_PUT_RESPONSE_HOP_LIMIT = 2 ]"),
       inputs());
-  const auto json = record_to_json(p.record);
+  const auto json = record::instance_to_json(p.record);
   EXPECT_NE(json.find(R"("placement":{"availability-zone":"eu-west-1b"},)"), std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("tags":{"Name":"w"},"metadata-options":{"http-tokens":"required",)"
                       R"("http-put-response-hop-limit":2})"),
             std::string::npos)
       << json;
-  metadata::MetadataOptions defaults;
+  record::MetadataOptions defaults;
   defaults.instance_metadata_tags = false;
-  const auto served = metadata::parse_instance_json(json, "record", defaults);
+  const auto served = record::parse_instance_json(json, "record", defaults);
   EXPECT_EQ(served.region, "eu-west-1");
-  EXPECT_EQ(served.options.http_tokens, metadata::HttpTokens::Required);
+  EXPECT_EQ(served.options.http_tokens, record::HttpTokens::Required);
   EXPECT_EQ(served.options.hop_limit, 2);
   EXPECT_FALSE(served.options.instance_metadata_tags);  // not set: the server's default
-  EXPECT_EQ(record_from_json(json), p.record);
-  EXPECT_THROW(record_from_metadata_element("<x"), Error);
+  EXPECT_EQ(record::parse_instance_json(json, "t"), p.record);
+  EXPECT_THROW(record::instance_from_element("<x", "t"), Error);
 }
 
 }  // namespace

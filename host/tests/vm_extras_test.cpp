@@ -211,8 +211,8 @@ TEST(VmExtras, PowerAndConsole) {
 
 TEST(NoCloud, NetworkNoAndNoUserData) {
   VmPlan p;
-  p.record.ec2.instance_id = "i-1";
-  p.record.ec2.local_hostname = p.record.ec2.hostname = "h";
+  p.record.instance_id = "i-1";
+  p.record.local_hostname = p.record.hostname = "h";
   p.context = {{"NETWORK", "NO"}};
   const auto seed = render_nocloud(p);
   EXPECT_EQ(seed,

@@ -74,7 +74,7 @@ TEST(VmService, CreateListShowDelete) {
   const auto list = w.vms.list();
   ASSERT_EQ(list.size(), 2U);
   ASSERT_TRUE(list[0].record);
-  EXPECT_EQ(list[0].record->instance_id(), plan.instance_id);
+  EXPECT_EQ(list[0].record->instance_id, plan.instance_id);
   EXPECT_EQ(w.nets.show("lan").vm_count, 2U);
   EXPECT_THROW(w.nets.remove("lan"), Error);
 

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "cloudtwin/core/error.hpp"
-#include "cloudtwin/metadata/instance_element.hpp"
+#include "cloudtwin/record/element.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -105,10 +105,10 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
   bool read_domain_locked(virDomainPtr d) {
     const auto uuid = domain_uuid(d);
     const std::string name = name_of(d, uuid);
-    char* md = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, kRecordNamespace,
+    char* md = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, record::kRecordNamespace,
                                     VIR_DOMAIN_AFFECT_CONFIG);
     if (md == nullptr) {  // a transient domain has no persistent config
-      md = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, kRecordNamespace, 0);
+      md = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, record::kRecordNamespace, 0);
     }
     if (md == nullptr) {
       const int code = virGetLastErrorCode();
@@ -122,7 +122,7 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
     std::free(md);
     try {
       auto instance =
-          parse_instance_json(record_json_from_element(xml), "domain '" + name + "'", defaults);
+          record::instance_from_element(xml, "domain '" + name + "'", defaults);
       if (const auto old = domains.find(uuid);
           old != domains.end() && old->second->instance == instance && old->second->name == name) {
         return false;
@@ -166,7 +166,7 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
   }
 
   static void on_metadata(virConnectPtr c, virDomainPtr d, int type, const char* ns, void* opaque) {
-    if (type == VIR_DOMAIN_METADATA_ELEMENT && ns && std::string(ns) == kRecordNamespace)
+    if (type == VIR_DOMAIN_METADATA_ELEMENT && ns && std::string(ns) == record::kRecordNamespace)
       on_lifecycle(c, d, VIR_DOMAIN_EVENT_DEFINED, 0, opaque);
   }
 

@@ -74,12 +74,6 @@ const std::set<std::string> kLifecycleStates = {
 
 }  // namespace
 
-std::string iso8601_utc(SysClock::time_point t) {
-  const auto tm = utc(t);
-  char buf[64];
-  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
-}
-
 std::string http_date_utc(SysClock::time_point t) {
   const auto tm = utc(t);
   char buf[64];

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "cloudtwin/metadata/instance_element.hpp"
+#include "cloudtwin/record/element.hpp"
 #include "cloudtwin/metadata/libvirt_store.hpp"
 
 namespace cloudtwin::metadata {
@@ -46,7 +46,7 @@ class Log {
 
 // virDomainSetMetadata wants the element without a namespace of its own: it adds one.
 std::string bare_element(const std::string& json) {
-  auto e = record_element(json);
+  auto e = record::record_element(json);
   const auto open_end = e.find('>');
   return "<instance>" + e.substr(open_end + 1, e.rfind('<') - open_end - 1) + "</instance>";
 }
@@ -85,7 +85,7 @@ class LibvirtStore : public ::testing::Test {
 };
 
 TEST_F(LibvirtStore, LoadsAtStartFollowsEventsSkipsCorruptRecords) {
-  virDomainPtr a = define("ct-a", record_element(record("i-a", "10.0.0.1")));
+  virDomainPtr a = define("ct-a", record::record_element(record("i-a", "10.0.0.1")));
   ASSERT_NE(a, nullptr);
   Log log;
   LibvirtInstanceStore store("test:///default", nullptr, log.sink());
@@ -101,7 +101,7 @@ TEST_F(LibvirtStore, LoadsAtStartFollowsEventsSkipsCorruptRecords) {
   ASSERT_NE(b, nullptr);
   const auto json = record("i-b", "10.0.0.2");
   ASSERT_EQ(virDomainSetMetadata(b, VIR_DOMAIN_METADATA_ELEMENT, bare_element(json).c_str(),
-                                 kRecordPrefix, kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG),
+                                 record::kRecordPrefix, record::kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG),
             0);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.2") != nullptr; })) << log.text();
   EXPECT_EQ(store.all().size(), 2u);
@@ -114,17 +114,17 @@ TEST_F(LibvirtStore, LoadsAtStartFollowsEventsSkipsCorruptRecords) {
   // A corrupt record is logged with the domain's name and skipped; the others stay.
   ASSERT_EQ(virDomainSetMetadata(b, VIR_DOMAIN_METADATA_ELEMENT,
                                  bare_element(R"({"instance-id":"i-b","bogus":1})").c_str(),
-                                 kRecordPrefix, kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG),
+                                 record::kRecordPrefix, record::kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG),
             0);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.2") == nullptr; })) << log.text();
   EXPECT_NE(log.text().find("domain 'ct-b': key 'bogus'"), std::string::npos) << log.text();
   EXPECT_TRUE(store.find("", "10.0.0.1"));
 
   // Record removed: gone, and the log says so.
-  virDomainPtr c = define("ct-c", record_element(record("i-c", "10.0.0.3")));
+  virDomainPtr c = define("ct-c", record::record_element(record("i-c", "10.0.0.3")));
   ASSERT_NE(c, nullptr);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.3") != nullptr; })) << log.text();
-  ASSERT_EQ(virDomainSetMetadata(c, VIR_DOMAIN_METADATA_ELEMENT, nullptr, nullptr, kRecordNamespace,
+  ASSERT_EQ(virDomainSetMetadata(c, VIR_DOMAIN_METADATA_ELEMENT, nullptr, nullptr, record::kRecordNamespace,
                                  VIR_DOMAIN_AFFECT_CONFIG),
             0);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.3") == nullptr; })) << log.text();

@@ -2,6 +2,7 @@
 // Address leasing from a network's CIDR. The addresses in use are derived by the caller
 // from the VMs on the network (their instance records), never from a second table.
 
+#include <chrono>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -26,6 +27,13 @@ class Random {
  public:
   virtual ~Random() = default;
   virtual std::uint64_t next_u64() = 0;
+};
+
+// Seam for the time (a VM's creation time): tests pass a fixed one.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::system_clock::time_point now() const = 0;
 };
 
 // "i-" + 17 lowercase hex digits, like EC2.

@@ -3,6 +3,7 @@
 // address, path, the context variables and the domain XML. Pure; applied by VmService.
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -10,7 +11,7 @@
 
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/mac_ip.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/instance.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/template.hpp"
 
@@ -55,6 +56,16 @@ struct PlanInputs {
   std::string nwfilter = "clean-traffic";  // empty: no anti-spoofing filter
   std::string user_ssh_key;                // $USER[SSH_PUBLIC_KEY]
   std::string uname;                       // $UNAME
+  std::string created_at;     // ISO 8601 UTC (the record's pending-time)
+  std::string host_location;  // the libvirt URI (the record's host.location)
+};
+
+// What the guest is told about itself (template CONTEXT with references resolved, else
+// the defaults): the context CD and the instance record are both rendered from this.
+struct GuestIdentity {
+  std::string hostname;                  // SET_HOSTNAME, else the VM name
+  std::string ssh_public_keys;           // SSH_PUBLIC_KEY (one key per line)
+  std::optional<std::string> user_data;  // USER_DATA as bytes (decoded if base64)
 };
 
 struct VmPlan {
@@ -71,8 +82,9 @@ struct VmPlan {
   std::vector<NicPlan> nics;
   std::vector<DiskPlan> disks;
   core::ContextVars context;
+  GuestIdentity guest;
   std::vector<std::pair<std::string, std::string>> iso_files;  // name on CD -> host path
-  InstanceRecord record;
+  record::Instance record;
   std::string domain_xml;
 };
 
@@ -115,7 +127,7 @@ struct DomainSpec {
   bool ec2_smbios = false;
   // libvirt nwfilter bound to each NIC's IP (needs libvirt-daemon-config-nwfilter); empty: none.
   std::string nwfilter = "clean-traffic";
-  std::string metadata_element;  // record_metadata_element(...)
+  std::string metadata_element;  // record::instance_element(...)
 };
 
 std::string render_domain_xml(const DomainSpec& spec);

@@ -10,7 +10,7 @@
 
 #include "cloudtwin/core/mac_ip.hpp"
 #include "cloudtwin/host/adapters.hpp"
-#include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/record/instance.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/template.hpp"
@@ -29,6 +29,7 @@ struct HostSettings {
   // in it (a pool cannot hold subdirectories); else qemu-img makes them as
   // instances_dir/NAME/diskN.qcow2. Resolved from [storage] overlays and the URI.
   bool overlay_pool = false;
+  std::string uri;  // the libvirt connection (the record's host.location)
 };
 
 // [storage] overlays: "pool" | "qemu-img" | "auto" (pool, except on test:///... URIs, whose
@@ -38,7 +39,7 @@ bool use_overlay_pool(const std::string& setting, const std::string& uri);
 struct VmSummary {
   std::string name;
   bool active = false;
-  std::optional<InstanceRecord> record;  // absent for domains cloudtwin did not create
+  std::optional<record::Instance> record;  // absent for domains cloudtwin did not create
 };
 
 struct NetworkSummary {
@@ -52,15 +53,10 @@ struct NetworkSummary {
 
 class VmService {
  public:
-  // `vpn` may be null: templates with VPN = YES are then refused.
+  // `vpn` may be null: templates with VPN = YES are then refused. `clock` null: the
+  // system's (a VM's pending-time is its creation time).
   VmService(Hypervisor& hv, IsoWriter& iso, Storage& storage, Random& random, HostSettings settings,
-            VpnIssuer* vpn = nullptr)
-      : hv_(hv),
-        iso_(iso),
-        storage_(storage),
-        random_(random),
-        settings_(std::move(settings)),
-        vpn_(vpn) {}
+            VpnIssuer* vpn = nullptr, const Clock* clock = nullptr);
 
   // Returns the applied plan. Throws cloudtwin::Error after rolling back.
   VmPlan create(const VmTemplate& tmpl, const std::string& name, const std::string& user_ssh_key);
@@ -78,7 +74,7 @@ class VmService {
 
  private:
   void write_cds(const VmPlan& plan);
-  void release_record_files(const InstanceRecord& r, std::vector<std::string>& warnings);
+  void release_record_files(const record::Instance& r, std::vector<std::string>& warnings);
 
   Hypervisor& hv_;
   IsoWriter& iso_;
@@ -86,6 +82,7 @@ class VmService {
   Random& random_;
   HostSettings settings_;
   VpnIssuer* vpn_;
+  const Clock& clock_;
 };
 
 class NetService {
@@ -113,6 +110,6 @@ class NetService {
 };
 
 // VM records from a domain list (domains without a readable record are skipped).
-std::vector<InstanceRecord> records_of(const std::vector<DomainInfo>& domains);
+std::vector<record::Instance> records_of(const std::vector<DomainInfo>& domains);
 
 }  // namespace cloudtwin::host

@@ -29,7 +29,7 @@
 namespace cloudtwin::metadata {
 
 // "2017-09-18T08:22:00Z" and "21 Jan 2019 09:00:43 GMT", as EC2 writes them.
-std::string iso8601_utc(std::chrono::system_clock::time_point t);
+using record::iso8601_utc;
 std::string http_date_utc(std::chrono::system_clock::time_point t);
 
 class NoticeBoard {

@@ -1,146 +1,21 @@
 #pragma once
-// The instance record: everything the metadata service knows about one VM.
-// Format (one JSON object per VM, documented in docs/instance-record.md): keys are
-// named after the EC2 metadata paths they feed. The host CLI writes it into each libvirt
-// domain's <metadata>; this server reads it. Pure (Poco::JSON, no files).
+// The metadata service serves the instance record of cloudtwin::record (record/, the one
+// schema host and server share); these are the record's names as the service uses them.
 
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "cloudtwin/record/instance.hpp"
 
 namespace cloudtwin::metadata {
 
-enum class HttpTokens { Optional, Required };
-enum class HttpEndpoint { Enabled, Disabled };
-
-struct MetadataOptions {
-  HttpTokens http_tokens = HttpTokens::Optional;
-  HttpEndpoint http_endpoint = HttpEndpoint::Enabled;
-  int hop_limit = 1;                   // IP TTL of token PUT replies, 1-64
-  bool instance_metadata_tags = true;  // tags/instance/* served
-  bool operator==(const MetadataOptions&) const = default;
-};
-
-// metadata-options as a record writes them: keys left out take the server's [imds]
-// defaults, so the record keeps "unset" apart from "set to the default".
-struct MetadataOptionsRecord {
-  std::optional<HttpTokens> http_tokens;
-  std::optional<HttpEndpoint> http_endpoint;
-  std::optional<int> hop_limit;
-  std::optional<bool> instance_metadata_tags;
-  MetadataOptions resolve(const MetadataOptions& defaults) const;
-  bool operator==(const MetadataOptionsRecord&) const = default;
-};
-
-struct NetworkInterface {
-  std::string mac;  // canonical lowercase aa:bb:cc:dd:ee:ff
-  int device_number = 0;
-  int network_card_index = 0;
-  std::string interface_id;
-  std::string owner_id;
-  std::string local_hostname;
-  std::vector<std::string> local_ipv4s;
-  std::vector<std::string> public_ipv4s;
-  std::vector<std::string> ipv6s;
-  std::string subnet_id;
-  std::string subnet_ipv4_cidr_block;
-  std::vector<std::string> subnet_ipv6_cidr_blocks;
-  std::string vpc_id;
-  std::vector<std::string> vpc_ipv4_cidr_blocks;
-  std::vector<std::string> vpc_ipv6_cidr_blocks;
-  std::vector<std::string> security_groups;
-  std::vector<std::string> security_group_ids;
-  bool operator==(const NetworkInterface&) const = default;
-};
-
-struct PublicKey {
-  std::string name;
-  std::string openssh_key;
-  bool operator==(const PublicKey&) const = default;
-};
-
-// The role's temporary credentials. Secret: never logged, never in an error message.
-struct IamCredentials {
-  std::string access_key_id;
-  std::string secret_access_key;
-  std::string token;
-  std::string expiration;
-  std::string last_updated;
-  bool operator==(const IamCredentials&) const = default;
-};
-
-struct Iam {
-  std::string role;
-  std::string instance_profile_arn;
-  std::string instance_profile_id;
-  std::string last_updated;
-  std::optional<IamCredentials> credentials;
-  bool operator==(const Iam&) const = default;
-};
-
-struct Instance {
-  std::string instance_id;
-  std::string ami_id;
-  int ami_launch_index = 0;
-  std::string ami_manifest_path = "(unknown)";
-  std::string instance_type;
-  std::string instance_life_cycle = "on-demand";
-  std::string instance_action = "none";
-  std::string hostname;
-  std::string local_hostname;
-  std::string local_ipv4;
-  std::string public_hostname;
-  std::string public_ipv4;
-  std::string kernel_id;
-  std::string ramdisk_id;
-  std::string reservation_id;
-  std::string account_id;
-  std::string architecture = "x86_64";
-  std::string pending_time;  // ISO 8601, for the identity document
-  std::string availability_zone;
-  std::string availability_zone_id;
-  std::string region;
-  std::string services_domain = "amazonaws.com";
-  std::string services_partition = "aws";
-  std::map<std::string, std::string> block_device_mapping;  // ami, root, ebs0, ...
-  std::vector<std::string> security_groups;
-  std::vector<NetworkInterface> interfaces;  // sorted by device_number
-  std::vector<PublicKey> public_keys;        // index = position
-  std::optional<std::string> user_data;      // raw bytes
-  std::map<std::string, std::string> tags;
-  std::optional<Iam> iam;
-  MetadataOptionsRecord options_record;  // as written in the record
-  MetadataOptions options;               // effective: options_record over the defaults
-  // Who is served this record: the listener (host bridge / device name, empty = any)
-  // and the source addresses (default: every NIC's local-ipv4s and ipv6s).
-  std::string network;
-  std::vector<std::string> serve_to;
-  // Top-level "x-..." keys, kept as compact JSON text: never served, written back as-is
-  // (the host CLI keeps its bookkeeping under "x-cloudtwin-host").
-  std::map<std::string, std::string> extensions;
-
-  // The primary NIC (device-number 0, else the first), or nullptr.
-  const NetworkInterface* primary_interface() const noexcept;
-  // Source addresses the record answers: serve_to if set, else the NICs' addresses.
-  std::vector<std::string> caller_addresses() const;
-  bool operator==(const Instance&) const = default;
-};
-
-// Parses and validates one record. `source` names the input in error messages
-// (a file name). `defaults` fill the metadata-options the record leaves out
-// ([imds] default_hop_limit, allow_imdsv1 = false -> http-tokens required).
-// Throws Error(InvalidArgument) saying which key is wrong.
-Instance parse_instance_json(std::string_view json, const std::string& source,
-                             const MetadataOptions& defaults = {});
-
-// The record as compact JSON (keys in a fixed order, x- keys last), such that
-// parse_instance_json(instance_to_json(i)) == i for every parsed record: keys holding
-// what parsing would derive anyway (region from the zone, local-ipv4 from the primary
-// NIC, default strings) are left out; user-data is written as user-data-base64;
-// metadata-options come from options_record (what was set), not from options.
-std::string instance_to_json(const Instance& instance);
+using record::HttpEndpoint;
+using record::HttpTokens;
+using record::Iam;
+using record::IamCredentials;
+using record::Instance;
+using record::instance_to_json;
+using record::MetadataOptions;
+using record::MetadataOptionsRecord;
+using record::NetworkInterface;
+using record::parse_instance_json;
+using record::PublicKey;
 
 }  // namespace cloudtwin::metadata

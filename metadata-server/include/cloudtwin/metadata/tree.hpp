@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cloudtwin/metadata/instance.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -35,8 +36,8 @@ class IdentitySigner {
 // The instance identity document, formatted as EC2 formats it ("key" : value).
 std::string identity_document(const Instance& instance);
 
-// JSON string literal with quotes, escaping as RFC 8259 requires.
-std::string json_quote(std::string_view text);
+// JSON string literal with quotes (nlohmann-json's escaping).
+using record::json_quote;
 
 class MetadataTree {
  public:

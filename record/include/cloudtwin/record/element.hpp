@@ -6,7 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace cloudtwin::metadata {
+#include "cloudtwin/record/instance.hpp"
+
+namespace cloudtwin::record {
 
 inline constexpr const char* kRecordNamespace = "https://cloudtwin.example.invalid/instance/1";
 inline constexpr const char* kRecordPrefix = "cloudtwin";
@@ -18,4 +20,9 @@ std::string record_element(std::string_view json);
 // re-serialise it). Throws Error(InvalidArgument) when it is not XML.
 std::string record_json_from_element(std::string_view xml);
 
-}  // namespace cloudtwin::metadata
+// The record as such an element, and back (`source` names the domain in messages).
+std::string instance_element(const Instance& instance);
+Instance instance_from_element(std::string_view xml, const std::string& source,
+                               const MetadataOptions& defaults = {});
+
+}  // namespace cloudtwin::record

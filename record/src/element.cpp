@@ -1,4 +1,4 @@
-#include "cloudtwin/metadata/instance_element.hpp"
+#include "cloudtwin/record/element.hpp"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/DOM/DOMParser.h>
@@ -8,7 +8,7 @@
 
 #include "cloudtwin/core/error.hpp"
 
-namespace cloudtwin::metadata {
+namespace cloudtwin::record {
 
 std::string record_element(std::string_view json) {
   std::string text;
@@ -46,4 +46,13 @@ std::string record_json_from_element(std::string_view xml) {
   }
 }
 
-}  // namespace cloudtwin::metadata
+std::string instance_element(const Instance& instance) {
+  return record_element(instance_to_json(instance));
+}
+
+Instance instance_from_element(std::string_view xml, const std::string& source,
+                               const MetadataOptions& defaults) {
+  return parse_instance_json(record_json_from_element(xml), source, defaults);
+}
+
+}  // namespace cloudtwin::record

@@ -1,15 +1,19 @@
-#include "cloudtwin/metadata/instance.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 #include <gtest/gtest.h>
 
 #include "cloudtwin/core/error.hpp"
-#include "test_support.hpp"
+#include "cloudtwin/record/element.hpp"
+#include "cloudtwin/record/json.hpp"
+#include "test_data.hpp"
 
-namespace cloudtwin::metadata {
+namespace cloudtwin::record {
 namespace {
 
+using testing::sample_instance;
+
 TEST(InstanceJson, SampleRecordParses) {
-  const auto i = testing::sample_instance();
+  const auto i = sample_instance();
   EXPECT_EQ(i.instance_id, "i-1234567890abcdef0");
   EXPECT_EQ(i.region, "us-east-1");         // derived from the availability zone
   EXPECT_EQ(i.local_ipv4, "172.16.34.43");  // from the primary NIC
@@ -99,7 +103,7 @@ TEST(InstanceJson, SecretsNeverInErrors) {
 }
 
 TEST(InstanceJson, WriteThenParseGivesTheSameRecord) {
-  const auto sample = testing::sample_instance();
+  const auto sample = sample_instance();
   const auto text = instance_to_json(sample);
   EXPECT_EQ(parse_instance_json(text, "written"), sample) << text;
   // Derived values are not written: the region, local-ipv4, hostname == local-hostname.
@@ -120,7 +124,7 @@ TEST(InstanceJson, WriterGolden) {
   i.options_record.http_tokens = HttpTokens::Required;
   i.extensions["x-test"] = R"({"a":[1]})";
   EXPECT_EQ(instance_to_json(i),
-            R"({"instance-id":"i-1","local-hostname":"web","network-interfaces":[{"mac":)"
+            R"({"record-version":2,"instance-id":"i-1","local-hostname":"web","network-interfaces":[{"mac":)"
             R"("02:00:0a:00:00:05","device-number":0,"local-ipv4s":["10.0.0.5"],)"
             R"("subnet-ipv4-cidr-block":"10.0.0.0/24"}],"user-data-base64":"IyEvYmluL3NoCg==",)"
             R"("metadata-options":{"http-tokens":"required"},"x-test":{"a":[1]}})");
@@ -138,4 +142,4 @@ TEST(InstanceJson, WriterGolden) {
 }
 
 }  // namespace
-}  // namespace cloudtwin::metadata
+}  // namespace cloudtwin::record
