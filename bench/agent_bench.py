@@ -13,6 +13,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 # cloud-init's side, in its own fresh interpreter: the comparable part of its boot.
@@ -77,6 +78,18 @@ def peak_rss_kib(argv):
     return int(lines[-1].split()[1]) if lines else None
 
 
+def process_starts(argv):
+    """Programs started by argv's process tree, argv itself included (strace's execve
+    count), or None without strace."""
+    if not shutil.which("strace"):
+        return None
+    with tempfile.NamedTemporaryFile("r") as log:
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none",
+                        "-o", log.name, *argv], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return sum(1 for line in log if "execve(" in line and "= 0" in line)
+
+
 def agent_argv(agent, stage, root, url):
     return [agent, stage, "--root", root, "--datasources", "ec2", "--metadata-url", url]
 
@@ -112,8 +125,12 @@ def main():
     os.makedirs(o.work, exist_ok=True)
     ci_argv = ["/usr/bin/python3", "-c", CLOUDINIT, o.url]
 
-    agent_t, local_t, final_t, ci_t = [], [], [], []
+    agent_t, local_t, final_t, ci_t, true_t = [], [], [], [], []
     for n in range(o.runs):
+        # The machine's process-start cost, measured exactly as both sides are started,
+        # in the same moments (a busy machine slows all three alike).
+        for _ in range(5):
+            true_t.append(timed(["/bin/true"])[0])
         reset_network()
         root = fresh_root(o.template, o.work, n)
         tl, rl, ol = timed(agent_argv(o.agent, "local", root, o.url))
@@ -144,6 +161,13 @@ def main():
     rss_local = peak_rss_kib(agent_argv(o.agent, "local", root, o.url))
     rss_final = peak_rss_kib(agent_argv(o.agent, "final", root, o.url))
     rss_ci = peak_rss_kib(ci_argv)
+    # How many programs each side starts: local + final + what they run (the user-data
+    # script), and one interpreter for cloud-init.
+    reset_network()
+    root = fresh_root(o.template, o.work, o.runs + 1)
+    starts_local = process_starts(agent_argv(o.agent, "local", root, o.url))
+    starts_final = process_starts(agent_argv(o.agent, "final", root, o.url))
+    starts = None if starts_local is None else starts_local + starts_final
 
     med = statistics.median
     ms = lambda s: "%.2f ms" % (s * 1000)
@@ -155,7 +179,18 @@ def main():
     print("%-44s %10s  [%s / %s]" % ("cloud-init Ec2 get_data + user-data", ms(med(ci_t)),
                                      ms(min(ci_t)), ms(max(ci_t))))
     ratio = med(ci_t) / med(agent_t)
-    print("ratio cloud-init / agent: %.1fx (target >= 20x)" % ratio)
+    print("ratio cloud-init / agent: %.1fx (target >= 40x)" % ratio)
+    true_ms = med(true_t) * 1000
+    print("%-44s %10s  [%s / %s]" % ("process start (/bin/true, started alike)", ms(med(true_t)),
+                                     ms(min(true_t)), ms(max(true_t))))
+    if starts is not None:
+        own = med(agent_t) * 1000 - starts * true_ms
+        print("%-44s %7.2f ms  (%d process starts: local, final and what they run)" %
+              ("agent minus its own process starts", own, starts))
+        print("%-44s %7.2f ms  (1 process start)" % ("cloud-init minus its process start",
+                                                   med(ci_t) * 1000 - true_ms))
+    else:
+        print("agent minus its process starts: not measured (strace is not installed)")
     if rss_local is not None:
         peak = max(rss_local, rss_final or 0)
         print("agent peak RSS: %.1f MiB (local %.1f, final %.1f; target < 10 MB); "
@@ -163,8 +198,12 @@ def main():
                                           (rss_ci or 0) / 1024))
     else:
         print("agent peak RSS: not measured (/usr/bin/time, package 'time', is not installed)")
-    print("agent under 20 ms: %s; >= 20x: %s" % ("yes" if med(agent_t) < 0.020 else "NO",
-                                                "yes" if ratio >= 20 else "NO"))
+    if true_ms < 1.0:
+        print("agent under 5 ms (/bin/true under 1 ms here): %s; >= 40x: %s" %
+              ("yes" if med(agent_t) < 0.005 else "NO", "yes" if ratio >= 40 else "NO"))
+    else:
+        print("agent under 5 ms: not judged (/bin/true costs %.2f ms here, the target is for "
+              "machines under 1 ms); >= 40x: %s" % (true_ms, "yes" if ratio >= 40 else "NO"))
     return 0
 
 

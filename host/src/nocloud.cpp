@@ -1,8 +1,9 @@
 // NoCloud seed (meta-data, user-data, network-config v2) from a planned VM. YAML is
 // written with JSON-style double-quoted scalars, which YAML reads the same way.
+#include "cloudtwin/host/nocloud.hpp"
 #include "cloudtwin/core/user_data.hpp"
-#include "cloudtwin/record/json.hpp"
 #include "cloudtwin/host/vm_plan.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -38,8 +39,7 @@ NoCloudSeed render_nocloud(const VmPlan& plan) {
                    "\nlocal-hostname: " + json_quote(r.local_hostname) + "\n";
   if (!r.public_keys.empty()) {
     seed.meta_data += "public-keys:\n";
-    for (const auto& k : r.public_keys)
-      seed.meta_data += "  - " + json_quote(k.openssh_key) + "\n";
+    for (const auto& k : r.public_keys) seed.meta_data += "  - " + json_quote(k.openssh_key) + "\n";
   }
   seed.user_data = r.user_data.value_or("#cloud-config\n");
   const auto net = plan.context.find("NETWORK");

@@ -4,6 +4,7 @@
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/user_data.hpp"
+#include "cloudtwin/host/domain_xml.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/substitute.hpp"
 #include "cloudtwin/record/element.hpp"
@@ -136,8 +137,8 @@ std::vector<record::PublicKey> public_keys(const VmTemplate& t, const std::strin
 record::MetadataOptionsRecord metadata_options(const Ec2Spec& e) {
   record::MetadataOptionsRecord o;
   if (!e.http_tokens.empty())
-    o.http_tokens = e.http_tokens == "required" ? record::HttpTokens::Required
-                                                : record::HttpTokens::Optional;
+    o.http_tokens =
+        e.http_tokens == "required" ? record::HttpTokens::Required : record::HttpTokens::Optional;
   if (!e.http_endpoint.empty())
     o.http_endpoint = e.http_endpoint == "disabled" ? record::HttpEndpoint::Disabled
                                                     : record::HttpEndpoint::Enabled;

@@ -14,6 +14,7 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/cli.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"
 

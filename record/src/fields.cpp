@@ -129,9 +129,10 @@ Table<Iam> iam_fields() {
 Table<MetadataOptionsRecord> option_fields() {
   using O = MetadataOptionsRecord;
   return {
-      choice<O, HttpTokens>("http-tokens", &O::http_tokens,
-                            {{"optional", HttpTokens::Optional}, {"required", HttpTokens::Required}},
-                            "required = IMDSv2 only"),
+      choice<O, HttpTokens>(
+          "http-tokens", &O::http_tokens,
+          {{"optional", HttpTokens::Optional}, {"required", HttpTokens::Required}},
+          "required = IMDSv2 only"),
       choice<O, HttpEndpoint>(
           "http-endpoint", &O::http_endpoint,
           {{"enabled", HttpEndpoint::Enabled}, {"disabled", HttpEndpoint::Disabled}}, ""),
@@ -155,7 +156,9 @@ Table<HostNic> host_nic_fields() {
       line("network", &HostNic::network, "the host's network (DHCP reservation, leases)"),
       custom<HostNic>(
           "gateway", "IPv4", "", "",
-          [](const Value& v, HostNic& n) { n.gateway = core::Ipv4::parse(checked_ipv4(v, v.str())); },
+          [](const Value& v, HostNic& n) {
+            n.gateway = core::Ipv4::parse(checked_ipv4(v, v.str()));
+          },
           [](Json& o, const HostNic& n) { o["gateway"] = n.gateway.to_string(); }),
   };
 }
@@ -173,11 +176,13 @@ Table<HostRecord> host_fields() {
       lines("overlays", &H::overlays,
             "disks the VM owns (`vm delete` removes them, as storage volumes when a pool "
             "knows them, else as files)"),
-      lines("images", &H::images, "base images its disks use (`image delete` refuses while in use)"),
+      lines("images", &H::images,
+            "base images its disks use (`image delete` refuses while in use)"),
       line("console-log", &H::console_log, "serial console log file"),
       boolean("console-log-owned", &H::console_log_owned,
               "the log is in the instance directory: `vm delete` removes it"),
-      boolean("vpn", &H::vpn, "a VPN profile was issued (CN = instance-id); `vm delete` revokes it"),
+      boolean("vpn", &H::vpn,
+              "a VPN profile was issued (CN = instance-id); `vm delete` revokes it"),
   };
 }
 
@@ -237,7 +242,8 @@ Table<Instance> make_instance_fields() {
           [](const Value& v, I& i) { i.local_ipv4 = checked_ipv4(v, v.str()); },
           [](Json& o, const I& i) {
             const auto* p = i.primary_interface();
-            const bool derived = p && !p->local_ipv4s.empty() && p->local_ipv4s.front() == i.local_ipv4;
+            const bool derived =
+                p && !p->local_ipv4s.empty() && p->local_ipv4s.front() == i.local_ipv4;
             if (!derived && !i.local_ipv4.empty()) o["local-ipv4"] = i.local_ipv4;
           }),
       line("public-hostname", &I::public_hostname, ""),
@@ -250,10 +256,10 @@ Table<Instance> make_instance_fields() {
       line("pending-time", &I::pending_time,
            "when the VM was created, ISO 8601 UTC; identity document `pendingTime`"),
       group("placement", placement_fields(), ""),
-      group<I>("services",
-               {line("domain", &I::services_domain, ""),
-                line("partition", &I::services_partition, "")},
-               ""),
+      group<I>(
+          "services",
+          {line("domain", &I::services_domain, ""), line("partition", &I::services_partition, "")},
+          ""),
       names("block-device-mapping", &I::block_device_mapping,
             "`{\"ami\": \"/dev/xvda\", \"root\": \"/dev/xvda\", ...}`"),
       lines("security-groups", &I::security_groups, "names"),

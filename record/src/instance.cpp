@@ -17,11 +17,10 @@ using table::Value;
 constexpr int kMaxDepth = 64;  // records are flat; deeper nesting is an attack or a mistake
 
 Json parse_text(std::string_view text, const std::string& source) {
-  const Json::parser_callback_t depth_limit = [&source](int depth, Json::parse_event_t,
-                                                        Json&) {
+  const Json::parser_callback_t depth_limit = [&source](int depth, Json::parse_event_t, Json&) {
     if (depth > kMaxDepth) {
-      throw Error(ErrorCode::InvalidArgument, source + ": nested deeper than " +
-                                                  std::to_string(kMaxDepth) + " levels");
+      throw Error(ErrorCode::InvalidArgument,
+                  source + ": nested deeper than " + std::to_string(kMaxDepth) + " levels");
     }
     return true;
   };
@@ -64,7 +63,8 @@ void finish(Instance& i, const Value& root, const MetadataOptions& defaults) {
   std::set<std::string> macs;
   for (const auto& n : i.interfaces) {
     if (!macs.insert(n.mac).second) {
-      Value(root.json(), root.source(), "network-interfaces").fail("MAC " + n.mac + " appears twice");
+      Value(root.json(), root.source(), "network-interfaces")
+          .fail("MAC " + n.mac + " appears twice");
     }
   }
   std::stable_sort(i.interfaces.begin(), i.interfaces.end(),

@@ -31,8 +31,8 @@ int Value::integer(int lo, int hi) const {
   const auto n = v_.is_number_unsigned()
                      ? std::min<std::uint64_t>(v_.get<std::uint64_t>(), std::uint64_t{1} << 40)
                      : 0;
-  const std::int64_t value = v_.is_number_unsigned() ? static_cast<std::int64_t>(n)
-                                                     : v_.get<std::int64_t>();
+  const std::int64_t value =
+      v_.is_number_unsigned() ? static_cast<std::int64_t>(n) : v_.get<std::int64_t>();
   if (value < lo || value > hi) {
     fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
   }

@@ -30,11 +30,11 @@ class Value {
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(ErrorCode::InvalidArgument, source_ + ": key '" + where_ + "': " + what);
   }
-  std::string str() const;                    // any string without NUL
-  std::string line() const;                   // a string without control characters
-  int integer(int lo, int hi) const;          // an integer in [lo, hi]
-  bool boolean() const;                       // true or false
-  std::vector<std::string> lines() const;     // non-empty single-line strings
+  std::string str() const;                           // any string without NUL
+  std::string line() const;                          // a string without control characters
+  int integer(int lo, int hi) const;                 // an integer in [lo, hi]
+  bool boolean() const;                              // true or false
+  std::vector<std::string> lines() const;            // non-empty single-line strings
   std::map<std::string, std::string> names() const;  // {name: string}, names path-safe
 
  private:
@@ -49,8 +49,8 @@ struct Row {
   std::string type;      // for the docs: "string", "[string]", "integer 0-255", ...
   std::string fallback;  // for the docs: what an absent key means ("required", a default)
   std::string meaning;   // for the docs
-  std::function<void(const Value&, T&)> read;   // the key is present and not null
-  std::function<void(Json&, const T&)> write;   // sets the key unless parsing derives it
+  std::function<void(const Value&, T&)> read;  // the key is present and not null
+  std::function<void(Json&, const T&)> write;  // sets the key unless parsing derives it
   // Set for rows whose value is an object or a list of objects: the nested keys, for the
   // docs ("placement.region", "network-interfaces[].mac").
   std::function<std::vector<std::vector<std::string>>()> nested_docs;
@@ -127,9 +127,13 @@ Json as_is(const M& v) {
 template <class T>
 Row<T> line(std::string key, std::string T::*m, std::string meaning) {
   const auto fallback = T{}.*m;
-  return {key, "string", fallback.empty() ? "" : fallback, std::move(meaning),
+  return {key,
+          "string",
+          fallback.empty() ? "" : fallback,
+          std::move(meaning),
           [m](const Value& v, T& t) { t.*m = v.line(); },
-          unless_default<T, std::string>(key, m, as_is<std::string>), {}};
+          unless_default<T, std::string>(key, m, as_is<std::string>),
+          {}};
 }
 
 template <class T>
@@ -142,24 +146,34 @@ Row<T> text(std::string key, std::string T::*m, std::string meaning) {
 
 template <class T>
 Row<T> integer(std::string key, int T::*m, int lo, int hi, std::string meaning) {
-  return {key, "integer " + std::to_string(lo) + "-" + std::to_string(hi),
-          std::to_string(T{}.*m), std::move(meaning),
+  return {key,
+          "integer " + std::to_string(lo) + "-" + std::to_string(hi),
+          std::to_string(T{}.*m),
+          std::move(meaning),
           [m, lo, hi](const Value& v, T& t) { t.*m = v.integer(lo, hi); },
-          unless_default<T, int>(key, m, as_is<int>), {}};
+          unless_default<T, int>(key, m, as_is<int>),
+          {}};
 }
 
 template <class T>
 Row<T> boolean(std::string key, bool T::*m, std::string meaning) {
-  return {key, "boolean", T{}.*m ? "true" : "false", std::move(meaning),
+  return {key,
+          "boolean",
+          T{}.*m ? "true" : "false",
+          std::move(meaning),
           [m](const Value& v, T& t) { t.*m = v.boolean(); },
-          unless_default<T, bool>(key, m, as_is<bool>), {}};
+          unless_default<T, bool>(key, m, as_is<bool>),
+          {}};
 }
 
 // A list of non-empty single-line strings; `check` canonicalises or refuses one element.
 template <class T>
 Row<T> lines(std::string key, std::vector<std::string> T::*m, std::string meaning,
              std::function<std::string(const Value&, const std::string&)> check = {}) {
-  return {key, "[string]", "", std::move(meaning),
+  return {key,
+          "[string]",
+          "",
+          std::move(meaning),
           [m, check](const Value& v, T& t) {
             auto items = v.lines();
             if (check) {
@@ -173,7 +187,10 @@ Row<T> lines(std::string key, std::vector<std::string> T::*m, std::string meanin
 
 template <class T>
 Row<T> names(std::string key, std::map<std::string, std::string> T::*m, std::string meaning) {
-  return {key, "{name: string}", "", std::move(meaning),
+  return {key,
+          "{name: string}",
+          "",
+          std::move(meaning),
           [m](const Value& v, T& t) { t.*m = v.names(); },
           unless_default<T, std::map<std::string, std::string>>(
               key, m, as_is<std::map<std::string, std::string>>),
@@ -186,7 +203,10 @@ Row<T> choice(std::string key, std::optional<E> T::*m, std::vector<std::pair<std
               std::string meaning) {
   std::string type;
   for (const auto& w : words) type += (type.empty() ? "" : " \\| ") + w.first;
-  return {key, type, "", std::move(meaning),
+  return {key,
+          type,
+          "",
+          std::move(meaning),
           [m, words](const Value& v, T& t) {
             const auto s = v.str();
             for (const auto& [word, e] : words) {
@@ -209,7 +229,10 @@ Row<T> choice(std::string key, std::optional<E> T::*m, std::vector<std::pair<std
 // Keys of a nested JSON object read into members of the same struct T ("placement").
 template <class T>
 Row<T> group(std::string key, Table<T> rows, std::string meaning) {
-  return {key, "object", "", std::move(meaning),
+  return {key,
+          "object",
+          "",
+          std::move(meaning),
           [rows](const Value& v, T& t) { read_object(v, rows, t); },
           [key, rows](Json& o, const T& t) {
             auto sub = write_object(rows, t);
@@ -221,7 +244,10 @@ Row<T> group(std::string key, Table<T> rows, std::string meaning) {
 // A member struct S written as a nested object when it differs from S{}.
 template <class T, class S>
 Row<T> object(std::string key, S T::*m, Table<S> rows, std::string meaning) {
-  return {key, "object", "", std::move(meaning),
+  return {key,
+          "object",
+          "",
+          std::move(meaning),
           [m, rows](const Value& v, T& t) { read_object(v, rows, t.*m); },
           [key, m, rows](Json& o, const T& t) {
             if (!(t.*m == S{})) o[key] = write_object(rows, t.*m);
@@ -233,7 +259,10 @@ Row<T> object(std::string key, S T::*m, Table<S> rows, std::string meaning) {
 template <class T, class S>
 Row<T> optional_object(std::string key, std::optional<S> T::*m, Table<S> rows,
                        std::string meaning) {
-  return {key, "object", "", std::move(meaning),
+  return {key,
+          "object",
+          "",
+          std::move(meaning),
           [m, rows](const Value& v, T& t) {
             S s;
             read_object(v, rows, s);
@@ -248,13 +277,17 @@ Row<T> optional_object(std::string key, std::optional<S> T::*m, Table<S> rows,
 // A list of S, each an object read by `rows`.
 template <class T, class S>
 Row<T> objects(std::string key, std::vector<S> T::*m, Table<S> rows, std::string meaning) {
-  return {key, "[object]", "", std::move(meaning),
+  return {key,
+          "[object]",
+          "",
+          std::move(meaning),
           [m, rows](const Value& v, T& t) {
             if (!v.json().is_array()) v.fail("expected an array of objects");
             std::vector<S> out;
             for (std::size_t n = 0; n < v.json().size(); ++n) {
               const Value item(v.json()[n], v.source(), v.where() + "[" + std::to_string(n) + "]");
-              if (!item.json().is_object()) v.fail("element " + std::to_string(n) + " is not an object");
+              if (!item.json().is_object())
+                v.fail("element " + std::to_string(n) + " is not an object");
               S s;
               read_object(item, rows, s);
               out.push_back(std::move(s));
@@ -287,9 +320,15 @@ Row<T> required(Row<T> row) {
 // A row whose read and write are its own (rules no helper covers).
 template <class T>
 Row<T> custom(std::string key, std::string type, std::string fallback, std::string meaning,
-              std::function<void(const Value&, T&)> read, std::function<void(Json&, const T&)> write) {
-  return {std::move(key), std::move(type), std::move(fallback), std::move(meaning),
-          std::move(read), std::move(write), {}};
+              std::function<void(const Value&, T&)> read,
+              std::function<void(Json&, const T&)> write) {
+  return {std::move(key),
+          std::move(type),
+          std::move(fallback),
+          std::move(meaning),
+          std::move(read),
+          std::move(write),
+          {}};
 }
 
 }  // namespace cloudtwin::record::table

@@ -16,8 +16,8 @@ TEST(RecordDocs, KeyTableIsTheFieldTable) {
   const auto end = doc.find(kEnd);
   ASSERT_NE(begin, std::string::npos) << CLOUDTWIN_RECORD_DOC << " lacks " << kBegin;
   ASSERT_NE(end, std::string::npos) << CLOUDTWIN_RECORD_DOC << " lacks " << kEnd;
-  const auto table = doc.substr(begin + std::string(kBegin).size(),
-                                end - begin - std::string(kBegin).size());
+  const auto table =
+      doc.substr(begin + std::string(kBegin).size(), end - begin - std::string(kBegin).size());
   EXPECT_EQ(table, field_table_markdown())
       << "docs/instance-record.md's key table differs from the field table "
          "(record/src/fields.cpp); replace it between the markers with:\n"

@@ -61,8 +61,7 @@ TEST(RecordMigration, BadVersionOneHostPartsSayWhere) {
     const char* message_part;
   } cases[] = {
       {R"({"instance-id":"i-1","x-cloudtwin-host":{"nics":[1]}})", "'host.nics'"},
-      {R"({"instance-id":"i-1","x-cloudtwin-host":{"nics":[{"mac":"zz"}]}})",
-       "'host.nics[0].mac'"},
+      {R"({"instance-id":"i-1","x-cloudtwin-host":{"nics":[{"mac":"zz"}]}})", "'host.nics[0].mac'"},
       {R"({"instance-id":"i-1","x-cloudtwin-host":{"bogus_key":1}})",
        "'host.bogus-key': unknown key"},
       {R"({"instance-id":"i-1","x-cloudtwin-host":"text"})", "'host': expected an object"},

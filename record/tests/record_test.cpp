@@ -123,11 +123,12 @@ TEST(InstanceJson, WriterGolden) {
   i.user_data = "#!/bin/sh\n";
   i.options_record.http_tokens = HttpTokens::Required;
   i.extensions["x-test"] = R"({"a":[1]})";
-  EXPECT_EQ(instance_to_json(i),
-            R"({"record-version":2,"instance-id":"i-1","local-hostname":"web","network-interfaces":[{"mac":)"
-            R"("02:00:0a:00:00:05","device-number":0,"local-ipv4s":["10.0.0.5"],)"
-            R"("subnet-ipv4-cidr-block":"10.0.0.0/24"}],"user-data-base64":"IyEvYmluL3NoCg==",)"
-            R"("metadata-options":{"http-tokens":"required"},"x-test":{"a":[1]}})");
+  EXPECT_EQ(
+      instance_to_json(i),
+      R"({"record-version":2,"instance-id":"i-1","local-hostname":"web","network-interfaces":[{"mac":)"
+      R"("02:00:0a:00:00:05","device-number":0,"local-ipv4s":["10.0.0.5"],)"
+      R"("subnet-ipv4-cidr-block":"10.0.0.0/24"}],"user-data-base64":"IyEvYmluL3NoCg==",)"
+      R"("metadata-options":{"http-tokens":"required"},"x-test":{"a":[1]}})");
   const auto back = parse_instance_json(instance_to_json(i), "t");
   EXPECT_EQ(back.extensions, i.extensions);
   EXPECT_EQ(back.options.http_tokens, HttpTokens::Required);

@@ -19,6 +19,8 @@ inline std::string data(const std::string& name) {
   return read_text(std::string(CLOUDTWIN_RECORD_TESTDATA) + "/" + name);
 }
 
-inline Instance sample_instance() { return parse_instance_json(data("sample.json"), "sample.json"); }
+inline Instance sample_instance() {
+  return parse_instance_json(data("sample.json"), "sample.json");
+}
 
 }  // namespace cloudtwin::record::testing

@@ -40,9 +40,8 @@ int run_vm_power(const std::string& verb, const Args& a, CliContext& ctx) {
   }
   if (a.json()) {
     const auto v = vms.show(name);
-    ctx.out << record::dump({{"name", name},
-                             {"result", done},
-                             {"state", v.active ? "running" : "shut off"}})
+    ctx.out << record::dump(
+                   {{"name", name}, {"result", done}, {"state", v.active ? "running" : "shut off"}})
             << "\n";
   } else {
     ctx.out << "VM " << name << " " << done << "\n";

@@ -4,6 +4,7 @@
 
 #include "cli_args.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::host {
@@ -40,7 +41,8 @@ core::MacPrefix mac_prefix_of(const NetworkSpec& n, const core::MacPrefix& host_
 std::string net_json(const NetworkSummary& n, const core::MacPrefix& host_conf) {
   record::Json reservations = record::Json::array();
   for (const auto& h : n.spec.hosts) {
-    reservations.push_back({{"mac", h.mac.to_string()}, {"ip", h.ip.to_string()}, {"name", h.name}});
+    reservations.push_back(
+        {{"mac", h.mac.to_string()}, {"ip", h.ip.to_string()}, {"name", h.name}});
   }
   return record::dump({{"name", n.spec.name},
                        {"active", n.active},

@@ -192,8 +192,8 @@ class LibvirtHypervisor final : public Hypervisor {
     std::vector<DomainInfo> out;
     for (const auto& d : owned) {
       DomainInfo info{virDomainGetName(d.get()), virDomainIsActive(d.get()) == 1, std::nullopt};
-      char* md = virDomainGetMetadata(d.get(), VIR_DOMAIN_METADATA_ELEMENT, record::kRecordNamespace,
-                                      VIR_DOMAIN_AFFECT_CONFIG);
+      char* md = virDomainGetMetadata(d.get(), VIR_DOMAIN_METADATA_ELEMENT,
+                                      record::kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG);
       if (md != nullptr) {
         info.record_element = md;
         std::free(md);
