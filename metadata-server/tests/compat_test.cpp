@@ -7,11 +7,10 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cloudtwin/metadata/instance_store.hpp"
@@ -103,28 +102,23 @@ class CompatTest : public ::testing::Test {
 void expect_cloud_init_reads_the_record() {
   const auto out = run("/usr/bin/python3 " CLOUDTWIN_METADATA_CLOUDINIT_SCRIPT
                        " http://169.254.169.254 2>/dev/null");
-  Poco::JSON::Parser parser;
-  Poco::JSON::Object::Ptr r;
-  try {
-    r = parser.parse(out).extract<Poco::JSON::Object::Ptr>();
-  } catch (const std::exception&) {
-    FAIL() << "cloud-init printed no JSON: " << out;
-  }
-  ASSERT_TRUE(r->getValue<bool>("ok")) << out;
-  EXPECT_EQ(r->getValue<std::string>("instance-id"), "i-1234567890abcdef0");
-  EXPECT_EQ(r->getValue<std::string>("identity-instance-id"), "i-1234567890abcdef0");
-  EXPECT_EQ(r->getValue<std::string>("local-hostname"), "ip-172-16-34-43.ec2.internal");
-  EXPECT_EQ(r->getValue<std::string>("availability-zone"), "us-east-1a");
-  EXPECT_EQ(r->getValue<std::string>("region"), "us-east-1");
-  EXPECT_EQ(r->getValue<std::string>("user-data"), "#cloud-config\nhostname: twin\n");
-  EXPECT_TRUE(r->getValue<bool>("used-token"));
-  const auto keys = r->getArray("ssh-keys");
-  ASSERT_EQ(keys->size(), 2u);
+  const auto r = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(r.is_object()) << "cloud-init printed no JSON: " << out;
+  ASSERT_TRUE(r.value("ok", false)) << out;
+  EXPECT_EQ(r.at("instance-id").get<std::string>(), "i-1234567890abcdef0");
+  EXPECT_EQ(r.at("identity-instance-id").get<std::string>(), "i-1234567890abcdef0");
+  EXPECT_EQ(r.at("local-hostname").get<std::string>(), "ip-172-16-34-43.ec2.internal");
+  EXPECT_EQ(r.at("availability-zone").get<std::string>(), "us-east-1a");
+  EXPECT_EQ(r.at("region").get<std::string>(), "us-east-1");
+  EXPECT_EQ(r.at("user-data").get<std::string>(), "#cloud-config\nhostname: twin\n");
+  EXPECT_TRUE(r.at("used-token").get<bool>());
+  const auto& keys = r.at("ssh-keys");
+  ASSERT_EQ(keys.size(), 2u);
   EXPECT_EQ(
-      keys->getElement<std::string>(0),
+      keys.at(0).get<std::string>(),
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDFakeKeyForTestsOnly0000000000000000000000 my-key");
-  EXPECT_EQ(keys->getElement<std::string>(1), "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC/Fake other");
-  EXPECT_EQ(r->getArray("macs")->size(), 2u);
+  EXPECT_EQ(keys.at(1).get<std::string>(), "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC/Fake other");
+  EXPECT_EQ(r.at("macs").size(), 2u);
 }
 
 TEST_F(CompatTest, CloudInitEc2DatasourceCrawls) { expect_cloud_init_reads_the_record(); }
