@@ -71,10 +71,14 @@ class CompatTest : public ::testing::Test {
     }
     std::ofstream(dir / "instances" / "i.json") << record;
     signer = OpenSslIdentitySigner::load_or_create(dir / "id.key", dir / "id.crt");
-    store = std::make_unique<DirectoryInstanceStore>(dir / "instances", signer.get(),
+    host = std::make_unique<HostIdentity>(signer.get(), "123456789012",
+                                          [] { return std::chrono::system_clock::now(); });
+    store = std::make_unique<DirectoryInstanceStore>(dir / "instances", host.get(),
                                                      [](const std::string&) {});
     tokens = std::make_unique<TokenService>(random);
-    handler = std::make_unique<Handler>(*tokens);
+    credentials = std::make_unique<IdentityCredentials>(
+        random, [] { return std::chrono::system_clock::now(); });
+    handler = std::make_unique<Handler>(*tokens, TokenService::kMaxTtl, credentials.get());
     server =
         std::make_unique<Server>(std::vector<ListenSpec>{ListenSpec::parse("169.254.169.254:80")},
                                  *store, *handler, [](const std::string&) {});
@@ -93,8 +97,10 @@ class CompatTest : public ::testing::Test {
   fs::path dir;
   OsRandom random;
   std::unique_ptr<OpenSslIdentitySigner> signer;
+  std::unique_ptr<HostIdentity> host;
   std::unique_ptr<DirectoryInstanceStore> store;
   std::unique_ptr<TokenService> tokens;
+  std::unique_ptr<IdentityCredentials> credentials;
   std::unique_ptr<Handler> handler;
   std::unique_ptr<Server> server;
   std::thread thread;
