@@ -182,10 +182,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const auto signer = OpenSslIdentitySigner::load_or_create(
       config.identity_key, config.identity_cert, config.identity_rsa2048_key,
       config.identity_rsa2048_cert);
-  const HostIdentity host(signer.get(),
-                          config.account_id.empty() ? derive_account_id(host_machine_id())
-                                                    : config.account_id,
-                          [] { return std::chrono::system_clock::now(); });
+  const HostIdentity host(
+      signer.get(),
+      config.account_id.empty() ? derive_account_id(host_machine_id()) : config.account_id,
+      [] { return std::chrono::system_clock::now(); });
   std::unique_ptr<InstanceStore> records;
   std::string records_from;
   if (!config.instances_dir.empty()) {

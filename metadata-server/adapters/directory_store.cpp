@@ -16,8 +16,8 @@ namespace cloudtwin::metadata {
 
 namespace fs = std::filesystem;
 
-DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const HostIdentity* host,
-                                               LogSink log, std::chrono::milliseconds min_interval,
+DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const HostIdentity* host, LogSink log,
+                                               std::chrono::milliseconds min_interval,
                                                MetadataOptions defaults)
     : dir_(std::move(dir)),
       host_(host),

@@ -222,8 +222,8 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
   }
 };
 
-LibvirtInstanceStore::LibvirtInstanceStore(std::string uri, const HostIdentity* host,
-                                           LogSink log, MetadataOptions defaults)
+LibvirtInstanceStore::LibvirtInstanceStore(std::string uri, const HostIdentity* host, LogSink log,
+                                           MetadataOptions defaults)
     : state_(std::make_shared<State>()) {
   ensure_event_loop();
   state_->uri = std::move(uri);

@@ -373,9 +373,9 @@ struct Server::Impl {
           (buffer.size() > 0 || parser.got_some())) {
         c.must_end_by(Clock::now() + options.header_timeout);
       }
-      const auto n = co_await c.socket.async_read_some(
-          buffer.prepare(beast::read_size(buffer, 65536)),
-          asio::redirect_error(asio::use_awaitable, ec));
+      const auto n =
+          co_await c.socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)),
+                                            asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::eof) {
         ec = buffer.size() > 0 || parser.got_some() ? http::error::partial_message
                                                     : http::error::end_of_stream;

@@ -137,7 +137,8 @@ std::string derive_account_id(std::string_view machine_id) {
     h *= 0x100000001b3ULL;
   }
   std::string out(12, '0');
-  for (auto it = out.rbegin(); it != out.rend(); ++it, h /= 10) *it = static_cast<char>('0' + h % 10);
+  for (auto it = out.rbegin(); it != out.rend(); ++it, h /= 10)
+    *it = static_cast<char>('0' + h % 10);
   return out;
 }
 

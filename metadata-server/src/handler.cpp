@@ -190,7 +190,8 @@ Response Handler::handle(const Request& request, const ServedInstance* caller,
     r.headers.emplace_back("Allow", "OPTIONS, PUT");
     return r;
   }
-  if (request.method == "GET" || request.method == "HEAD") return get(request, target, *caller, now);
+  if (request.method == "GET" || request.method == "HEAD")
+    return get(request, target, *caller, now);
   auto r = error_response(405);
   r.headers.emplace_back("Allow", "GET, HEAD, PUT");
   return r;

@@ -4,7 +4,6 @@
 #include <map>
 #include <set>
 
-#include "cloudtwin/metadata/ctl.hpp"
 #include "cloudtwin/metadata/identity_credentials.hpp"
 
 namespace cloudtwin::metadata {

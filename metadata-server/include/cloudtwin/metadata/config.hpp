@@ -47,9 +47,9 @@ std::string derive_account_id(std::string_view machine_id);
 // Applies "[section] key = value" lines ('#' and ';' start comments). Known keys:
 // [server] listen (space-separated ListenSpecs), instances_dir, libvirt_uri, ctl_socket,
 // access_log, threads, neighbor_check, header_timeout; [identity] key, cert, rsa2048_key,
-// rsa2048_cert; [imds] token_ttl_max, default_hop_limit, allow_imdsv1, account_id; [limits] requests_per_second, burst,
-// connections_per_vm. Unknown keys come back as warnings "source:line: ...".
-// Throws Error(InvalidArgument) with source:line for a malformed line or value.
+// rsa2048_cert; [imds] token_ttl_max, default_hop_limit, allow_imdsv1, account_id; [limits]
+// requests_per_second, burst, connections_per_vm. Unknown keys come back as warnings "source:line:
+// ...". Throws Error(InvalidArgument) with source:line for a malformed line or value.
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source);
 

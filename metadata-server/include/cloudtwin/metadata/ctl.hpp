@@ -24,12 +24,12 @@
 #include <string>
 #include <vector>
 
+#include "cloudtwin/metadata/identity_credentials.hpp"
 #include "cloudtwin/metadata/instance_store.hpp"
 
 namespace cloudtwin::metadata {
 
-// "2017-09-18T08:22:00Z" and "21 Jan 2019 09:00:43 GMT", as EC2 writes them.
-std::string iso8601_utc(std::chrono::system_clock::time_point t);
+// "21 Jan 2019 09:00:43 GMT", as EC2 writes it (iso8601_utc: identity_credentials.hpp).
 std::string http_date_utc(std::chrono::system_clock::time_point t);
 
 class NoticeBoard {

@@ -27,6 +27,9 @@ inline constexpr std::string_view kIdentityCredentialsKeys =
 
 bool is_identity_credentials_path(std::string_view path);
 
+// "2017-09-18T08:22:00Z", as EC2 writes times in JSON.
+std::string iso8601_utc(SysClock::time_point t);
+
 class IdentityCredentials {
  public:
   static constexpr std::chrono::hours kRotation{1};
