@@ -1,28 +1,9 @@
-// host.conf (INI) and the default CliEnv wiring the real adapters.
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <random>
-#include <sstream>
-
+// host.conf (INI): the keys `cloudtwin` reads; every other part keeps its defaults.
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/ini.hpp"
 #include "cloudtwin/host/cli.hpp"
 
 namespace cloudtwin::host {
-namespace {
-
-class DeviceRandom final : public Random {
- public:
-  std::uint64_t next_u64() override {
-    return (static_cast<std::uint64_t>(device_()) << 32U) | static_cast<std::uint64_t>(device_());
-  }
-
- private:
-  std::random_device device_;
-};
-
-}  // namespace
 
 HostConfig parse_host_conf(std::string_view text, std::string_view source) {
   HostConfig c;
@@ -57,32 +38,6 @@ HostConfig parse_host_conf(std::string_view text, std::string_view source) {
     }
   }
   return c;
-}
-
-CliEnv default_cli_env() {
-  CliEnv env;
-  env.connect = [](const std::string& uri) { return make_libvirt_hypervisor(uri); };
-  env.iso_writer = [] { return make_libisofs_writer(); };
-  env.storage = [] { return make_local_storage(); };
-  env.pool_storage = [](const std::string& uri, const std::string& instances_dir) {
-    return make_libvirt_pool_storage(uri, instances_dir, make_local_storage());
-  };
-  env.random = []() -> std::unique_ptr<Random> { return std::make_unique<DeviceRandom>(); };
-  env.image_tool = [] { return make_qemu_img_tool(); };
-  env.vpn = [](const std::string& dir) { return make_vpn_issuer(dir); };
-  env.terminal = [] { return make_posix_terminal(); };
-  env.link_addresses = [] { return make_libnl_link_addresses(); };
-  env.read_file = [](const std::string& path) -> std::optional<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      if (errno == ENOENT) return std::nullopt;
-      throw Error(ErrorCode::Io, "cannot read " + path + ": " + std::strerror(errno));
-    }
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
-  return env;
 }
 
 }  // namespace cloudtwin::host
