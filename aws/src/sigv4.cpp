@@ -75,23 +75,6 @@ bool has_header(const Params& headers, std::string_view name) {
                      [&](const auto& h) { return core::equals_icase(h.first, name); });
 }
 
-std::string build_canonical_request(std::string_view method, const SignableRequest& request,
-                                    const Params& query, const CanonicalHeaders& headers,
-                                    std::string_view payload_hash, bool s3) {
-  std::string out = core::upper(method);
-  out += '\n';
-  out += canonical_uri(request.path, s3);
-  out += '\n';
-  out += canonical_query(query);
-  out += '\n';
-  out += headers.text;
-  out += '\n';
-  out += headers.names;
-  out += '\n';
-  out += payload_hash;
-  return out;
-}
-
 [[noreturn]] void bad_authorization(const std::string& why) {
   throw Error(ErrorCode::InvalidArgument, "Authorization header: " + why);
 }
@@ -101,6 +84,23 @@ std::string build_canonical_request(std::string_view method, const SignableReque
 std::string canonical_uri(std::string_view path, bool s3) {
   if (s3) return path.empty() ? "/" : std::string(path);
   return uri_encode(remove_dot_segments(path), true);
+}
+
+std::string canonical_request(std::string_view method, std::string_view path, const Params& query,
+                              const CanonicalHeaders& headers, std::string_view payload_hash,
+                              bool s3) {
+  std::string out = core::upper(method);
+  out += '\n';
+  out += canonical_uri(path, s3);
+  out += '\n';
+  out += canonical_query(query);
+  out += '\n';
+  out += headers.text;
+  out += '\n';
+  out += headers.names;
+  out += '\n';
+  out += payload_hash;
+  return out;
 }
 
 std::string canonical_query(const Params& query) {
@@ -235,7 +235,7 @@ SignedRequest SigV4Signer::sign(const SignableRequest& request, const Credential
 
   const auto canonical = canonical_headers(headers);
   out.canonical_request =
-      build_canonical_request(request.method, request, request.query, canonical, payload, scope.s3);
+      canonical_request(request.method, request.path, request.query, canonical, payload, scope.s3);
   out.string_to_sign = string_to_sign(amz_date, scope, out.canonical_request);
   out.signature = signature(credentials.secret_access_key, amz_date, scope, out.canonical_request);
   out.headers.emplace_back("authorization",
@@ -264,10 +264,10 @@ Params SigV4Signer::presign(const SignableRequest& request, const Credentials& c
   query.insert(query.end(), added.begin(), added.end());
   const std::string payload =
       scope.s3 ? std::string(kUnsignedPayload) : hex(crypto_.sha256(request.body));
-  const auto canonical_request =
-      build_canonical_request(request.method, request, query, canonical, payload, scope.s3);
+  const auto text =
+      canonical_request(request.method, request.path, query, canonical, payload, scope.s3);
   added.emplace_back("X-Amz-Signature",
-                     signature(credentials.secret_access_key, amz_date, scope, canonical_request));
+                     signature(credentials.secret_access_key, amz_date, scope, text));
   return added;
 }
 

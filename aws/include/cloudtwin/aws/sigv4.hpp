@@ -57,6 +57,10 @@ struct CanonicalHeaders {
 // names joined with ',' in order.
 CanonicalHeaders canonical_headers(const Params& headers);
 std::string credential_scope(std::string_view amz_date, const SigV4Scope& scope);
+// METHOD \n canonical URI \n canonical query \n headers \n names \n payload hash.
+std::string canonical_request(std::string_view method, std::string_view path, const Params& query,
+                              const CanonicalHeaders& headers, std::string_view payload_hash,
+                              bool s3);
 
 // "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request,
 // SignedHeaders=host;x-amz-date, Signature=..." taken apart (a server's side).
