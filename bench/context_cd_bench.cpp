@@ -22,6 +22,7 @@
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/lease.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/template.hpp"
 #include "cloudtwin/host/vm_service.hpp"

@@ -5,6 +5,7 @@
 #include "cli_args.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/host/net_service.hpp"
 
 namespace cloudtwin::host {
 

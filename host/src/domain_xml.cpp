@@ -1,7 +1,8 @@
+#include "cloudtwin/host/domain_xml.hpp"
+
 #include <sstream>
 
 #include "cloudtwin/host/network_xml.hpp"
-#include "cloudtwin/host/vm_plan.hpp"
 
 namespace cloudtwin::host {
 namespace {

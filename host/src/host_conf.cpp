@@ -1,7 +1,8 @@
 // host.conf (INI): the keys `cloudtwin` reads; every other part keeps its defaults.
+#include "cloudtwin/host/host_conf.hpp"
+
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/ini.hpp"
-#include "cloudtwin/host/cli.hpp"
 
 namespace cloudtwin::host {
 

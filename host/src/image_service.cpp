@@ -2,8 +2,6 @@
 #include "cloudtwin/host/image.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 
-#include <unistd.h>
-
 namespace cloudtwin::host {
 
 std::vector<std::string> ImageService::users_of(const std::string& name) {

@@ -1,8 +1,8 @@
 // NoCloud seed (meta-data, user-data, network-config v2) from a planned VM. YAML is
 // written with JSON-style double-quoted scalars, which YAML reads the same way.
+#include "cloudtwin/host/nocloud.hpp"
 #include "cloudtwin/core/user_data.hpp"
 #include "cloudtwin/host/instance_record.hpp"
-#include "cloudtwin/host/vm_plan.hpp"
 
 namespace cloudtwin::host {
 namespace {

@@ -4,6 +4,7 @@
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/user_data.hpp"
+#include "cloudtwin/host/domain_xml.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/substitute.hpp"
 

@@ -15,6 +15,7 @@
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/cli.hpp"
 #include "cloudtwin/host/instance_record.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"
 

@@ -9,6 +9,7 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/bridge_addresses.hpp"
 #include "cloudtwin/host/cli.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"
 

@@ -16,6 +16,7 @@
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "cloudtwin/vm/net_ns.hpp"

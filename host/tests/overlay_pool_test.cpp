@@ -10,6 +10,7 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/cli.hpp"
+#include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"
 #include "test_support.hpp"

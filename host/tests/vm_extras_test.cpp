@@ -4,6 +4,9 @@
 
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/user_data.hpp"
+#include "cloudtwin/host/domain_xml.hpp"
+#include "cloudtwin/host/net_service.hpp"
+#include "cloudtwin/host/nocloud.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 #include "fakes.hpp"
 

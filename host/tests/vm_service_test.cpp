@@ -1,6 +1,7 @@
 // VmService / NetService against the fakes: the happy path, then every mutating step of
 // `vm create` failing in turn, each time leaving the world exactly as it was.
 #include "cloudtwin/host/vm_service.hpp"
+#include "cloudtwin/host/net_service.hpp"
 
 #include <gtest/gtest.h>
 

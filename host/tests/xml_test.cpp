@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/domain_xml.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/vm_plan.hpp"
 

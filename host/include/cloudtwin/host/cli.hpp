@@ -8,6 +8,7 @@
 
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/console.hpp"
+#include "cloudtwin/host/host_conf.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 
@@ -34,18 +35,6 @@ struct CliEnv {
 };
 
 CliEnv default_cli_env();
-
-// /etc/cloudtwin/host.conf: [libvirt] uri, domain_type; [storage] images, instances, overlays;
-// [network] mac_prefix, nwfilter ("none" disables it); [vpn] state_dir. Missing keys keep their
-// defaults.
-struct HostConfig {
-  std::string uri = "qemu:///system";
-  std::string overlays = "auto";  // [storage] overlays: auto | pool | qemu-img
-  HostSettings settings;
-};
-// Throws ParseError with line and column for a line that is not a section, a
-// key = value pair, blank or a comment, and for a bad mac_prefix.
-HostConfig parse_host_conf(std::string_view text, std::string_view source = "host.conf");
 
 // Entry point of `cloudtwin`: args exclude argv[0]. Returns the process exit code
 // (0 ok, 1 error, 2 usage).

@@ -1,6 +1,7 @@
 #pragma once
 // Planning `vm create`: from a template and what the hypervisor reports, every name,
 // address, path, the context variables and the domain XML. Pure; applied by VmService.
+// The XML itself is domain_xml.hpp's, the NoCloud seed nocloud.hpp's.
 
 #include <map>
 #include <set>
@@ -84,40 +85,5 @@ VmPlan plan_vm(const VmTemplate& tmpl, const PlanInputs& in);
 // template's CONTEXT after reference substitution, which overrides generated values.
 core::ContextVars build_context_vars(const VmTemplate& tmpl, const VmPlan& plan,
                                      const PlanInputs& in);
-
-// NoCloud seed files (cloud-init's NoCloud datasource, volume label `cidata`).
-struct NoCloudSeed {
-  std::string meta_data;       // instance-id, local-hostname, public-keys
-  std::string user_data;       // decoded USER_DATA, or an empty #cloud-config
-  std::string network_config;  // version 2, NICs matched by MAC; empty with NETWORK=NO
-  bool operator==(const NoCloudSeed&) const = default;
-};
-NoCloudSeed render_nocloud(const VmPlan& plan);
-
-// The kernel command line: OS/KERNEL_CMD exactly as written, preceded by root=/dev/ROOT
-// when OS/ROOT is set and KERNEL_CMD has no root= of its own.
-std::string kernel_cmdline(const OsSpec& os);
-
-struct DomainSpec {
-  std::string type = "qemu";
-  std::string machine = "pc";
-  std::string name;
-  std::string uuid;
-  unsigned memory_mib = 512;
-  unsigned vcpu = 1;
-  std::optional<OsSpec> os;
-  std::vector<DiskPlan> disks;
-  std::string cdrom_path;
-  std::string cdrom_target = "hda";
-  std::string cidata_path;  // second CD, target hdb
-  std::string console_log;  // <log file=...> on the serial port (the console stays usable)
-  std::vector<NicPlan> nics;
-  bool ec2_smbios = false;
-  // libvirt nwfilter bound to each NIC's IP (needs libvirt-daemon-config-nwfilter); empty: none.
-  std::string nwfilter = "clean-traffic";
-  std::string metadata_element;  // record_metadata_element(...)
-};
-
-std::string render_domain_xml(const DomainSpec& spec);
 
 }  // namespace cloudtwin::host

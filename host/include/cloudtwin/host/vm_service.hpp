@@ -1,5 +1,5 @@
 #pragma once
-// `vm create|list|show|delete` and `net create|list|show|delete` over the adapters.
+// `vm create|list|show|delete|start|stop|reboot|console` over the adapters.
 // create is plan-then-apply: every step done is recorded, and on failure the steps are
 // undone in reverse so that no domain, overlay, CD, directory or DHCP reservation is left.
 
@@ -41,15 +41,6 @@ struct VmSummary {
   std::optional<InstanceRecord> record;  // absent for domains cloudtwin did not create
 };
 
-struct NetworkSummary {
-  NetworkSpec spec;
-  bool active = false;
-  std::size_t vm_count = 0;
-  // Bridge mode, from show() with netlink: the metadata addresses that are on the bridge now
-  // (nullopt: not looked at).
-  std::optional<std::vector<LinkAddress>> addresses_on_bridge;
-};
-
 class VmService {
  public:
   // `vpn` may be null: templates with VPN = YES are then refused.
@@ -86,30 +77,6 @@ class VmService {
   Random& random_;
   HostSettings settings_;
   VpnIssuer* vpn_;
-};
-
-class NetService {
- public:
-  // `links` may be null: bridge-mode networks are then refused (create) or left with their
-  // addresses (remove fails naming them).
-  explicit NetService(Hypervisor& hv, LinkAddresses* links = nullptr) : hv_(hv), links_(links) {}
-  // define + start (+ in bridge mode the metadata addresses on the bridge, planned first);
-  // on a failure every step done is undone.
-  void create(const NetworkSpec& spec);
-  std::vector<NetworkSummary> list();  // only networks cloudtwin made
-  NetworkSummary show(const std::string& name);
-  // Refused while VMs use it. Bridge mode: removes the metadata addresses cloudtwin owns on the
-  // bridge when no other cloudtwin network uses that bridge.
-  void remove(const std::string& name);
-  // Brings a network back to what cloudtwin made: starts it when inactive and, in bridge
-  // mode, puts back the metadata addresses it owns that the bridge lost. Returns what it
-  // did, one line per change (empty: nothing to repair).
-  std::vector<std::string> repair(const std::string& name);
-
- private:
-  std::vector<NetworkSpec> bridge_networks_on(const std::string& bridge, const std::string& except);
-  Hypervisor& hv_;
-  LinkAddresses* links_;
 };
 
 // VM records from a domain list (domains without a readable record are skipped).
