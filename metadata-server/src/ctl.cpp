@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/metadata/identity_credentials.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -237,7 +238,7 @@ std::shared_ptr<const ServedInstance> NoticeStore::find(std::string_view listene
   const auto notices = board_.notices(id);
   c.base = base;
   c.version = version;
-  c.derived = notices ? make_served(base->instance, signer_, base->name, *notices) : nullptr;
+  c.derived = notices ? make_served(base->instance, host_, base->name, *notices) : nullptr;
   return c.derived ? c.derived : base;
 }
 
