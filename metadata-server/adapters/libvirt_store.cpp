@@ -121,8 +121,7 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
     const std::string xml(md);
     std::free(md);
     try {
-      auto instance =
-          record::instance_from_element(xml, "domain '" + name + "'", defaults);
+      auto instance = record::instance_from_element(xml, "domain '" + name + "'", defaults);
       if (const auto old = domains.find(uuid);
           old != domains.end() && old->second->instance == instance && old->second->name == name) {
         return false;

@@ -9,8 +9,8 @@
 #include <mutex>
 #include <thread>
 
-#include "cloudtwin/record/element.hpp"
 #include "cloudtwin/metadata/libvirt_store.hpp"
+#include "cloudtwin/record/element.hpp"
 
 namespace cloudtwin::metadata {
 namespace {
@@ -101,7 +101,8 @@ TEST_F(LibvirtStore, LoadsAtStartFollowsEventsSkipsCorruptRecords) {
   ASSERT_NE(b, nullptr);
   const auto json = record("i-b", "10.0.0.2");
   ASSERT_EQ(virDomainSetMetadata(b, VIR_DOMAIN_METADATA_ELEMENT, bare_element(json).c_str(),
-                                 record::kRecordPrefix, record::kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG),
+                                 record::kRecordPrefix, record::kRecordNamespace,
+                                 VIR_DOMAIN_AFFECT_CONFIG),
             0);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.2") != nullptr; })) << log.text();
   EXPECT_EQ(store.all().size(), 2u);
@@ -114,7 +115,8 @@ TEST_F(LibvirtStore, LoadsAtStartFollowsEventsSkipsCorruptRecords) {
   // A corrupt record is logged with the domain's name and skipped; the others stay.
   ASSERT_EQ(virDomainSetMetadata(b, VIR_DOMAIN_METADATA_ELEMENT,
                                  bare_element(R"({"instance-id":"i-b","bogus":1})").c_str(),
-                                 record::kRecordPrefix, record::kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG),
+                                 record::kRecordPrefix, record::kRecordNamespace,
+                                 VIR_DOMAIN_AFFECT_CONFIG),
             0);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.2") == nullptr; })) << log.text();
   EXPECT_NE(log.text().find("domain 'ct-b': key 'bogus'"), std::string::npos) << log.text();
@@ -124,8 +126,8 @@ TEST_F(LibvirtStore, LoadsAtStartFollowsEventsSkipsCorruptRecords) {
   virDomainPtr c = define("ct-c", record::record_element(record("i-c", "10.0.0.3")));
   ASSERT_NE(c, nullptr);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.3") != nullptr; })) << log.text();
-  ASSERT_EQ(virDomainSetMetadata(c, VIR_DOMAIN_METADATA_ELEMENT, nullptr, nullptr, record::kRecordNamespace,
-                                 VIR_DOMAIN_AFFECT_CONFIG),
+  ASSERT_EQ(virDomainSetMetadata(c, VIR_DOMAIN_METADATA_ELEMENT, nullptr, nullptr,
+                                 record::kRecordNamespace, VIR_DOMAIN_AFFECT_CONFIG),
             0);
   EXPECT_TRUE(eventually([&] { return store.find("", "10.0.0.3") == nullptr; })) << log.text();
   EXPECT_NE(log.text().find("dropped domain 'ct-c' (instance i-c): it has no instance record"),
