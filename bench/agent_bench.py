@@ -13,6 +13,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 # cloud-init's side, in its own fresh interpreter: the comparable part of its boot.
@@ -42,16 +43,16 @@ def ip(*args):
 
 
 def reset_network():
-    """The vm namespace as at boot: eth0 down, no address, no route."""
-    ip("link", "set", "eth0", "down")
+    """The vm namespace as at boot: no address, no route, no neighbour entry.
+    eth0 stays up (bench/agent_bench.sh brings it up once). Taking a veth down takes its
+    peer's carrier with it, and the host side's queue comes back only when the kernel's
+    link watcher runs, asynchronously: on a busy machine the first ARP reply was dropped
+    and the agent's first connect waited 1 s for a retransmission (runs of 1050+ ms). No
+    VM's boot sees that (the host's tap stays up), and cloud-init's side never did: the
+    harness charged it to the agent alone."""
     ip("addr", "flush", "dev", "eth0")
     ip("route", "flush", "table", "main", "dev", "eth0")
-    # The kernel's link watcher handles a link's events at most once a second: bringing
-    # eth0 up within a second of taking it down keeps it "not running" (first packets
-    # dropped, the first connect waits ~1 s for an ARP retry). At boot a NIC comes up
-    # once, so wait that second out here, outside the timed part.
-    time.sleep(1.1)
-
+    ip("neigh", "flush", "dev", "eth0")
 
 def fresh_root(template, work, n):
     root = os.path.join(work, "root-%03d" % n)
@@ -75,6 +76,18 @@ def peak_rss_kib(argv):
                        stderr=subprocess.PIPE, text=True)
     lines = [l for l in p.stderr.splitlines() if l.startswith("RSS ")]
     return int(lines[-1].split()[1]) if lines else None
+
+
+def process_starts(argv):
+    """Programs started by argv's process tree, argv itself included (strace's execve
+    count), or None without strace."""
+    if not shutil.which("strace"):
+        return None
+    with tempfile.NamedTemporaryFile("r") as log:
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none",
+                        "-o", log.name, *argv], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return sum(1 for line in log if "execve(" in line and "= 0" in line)
 
 
 def agent_argv(agent, stage, root, url):
@@ -112,8 +125,12 @@ def main():
     os.makedirs(o.work, exist_ok=True)
     ci_argv = ["/usr/bin/python3", "-c", CLOUDINIT, o.url]
 
-    agent_t, local_t, final_t, ci_t = [], [], [], []
+    agent_t, local_t, final_t, ci_t, true_t = [], [], [], [], []
     for n in range(o.runs):
+        # The machine's process-start cost, measured exactly as both sides are started,
+        # in the same moments (a busy machine slows all three alike).
+        for _ in range(5):
+            true_t.append(timed(["/bin/true"])[0])
         reset_network()
         root = fresh_root(o.template, o.work, n)
         tl, rl, ol = timed(agent_argv(o.agent, "local", root, o.url))
@@ -144,6 +161,13 @@ def main():
     rss_local = peak_rss_kib(agent_argv(o.agent, "local", root, o.url))
     rss_final = peak_rss_kib(agent_argv(o.agent, "final", root, o.url))
     rss_ci = peak_rss_kib(ci_argv)
+    # How many programs each side starts: local + final + what they run (the user-data
+    # script), and one interpreter for cloud-init.
+    reset_network()
+    root = fresh_root(o.template, o.work, o.runs + 1)
+    starts_local = process_starts(agent_argv(o.agent, "local", root, o.url))
+    starts_final = process_starts(agent_argv(o.agent, "final", root, o.url))
+    starts = None if starts_local is None else starts_local + starts_final
 
     med = statistics.median
     ms = lambda s: "%.2f ms" % (s * 1000)
@@ -155,7 +179,18 @@ def main():
     print("%-44s %10s  [%s / %s]" % ("cloud-init Ec2 get_data + user-data", ms(med(ci_t)),
                                      ms(min(ci_t)), ms(max(ci_t))))
     ratio = med(ci_t) / med(agent_t)
-    print("ratio cloud-init / agent: %.1fx (target >= 20x)" % ratio)
+    print("ratio cloud-init / agent: %.1fx (target >= 40x)" % ratio)
+    true_ms = med(true_t) * 1000
+    print("%-44s %10s  [%s / %s]" % ("process start (/bin/true, started alike)", ms(med(true_t)),
+                                     ms(min(true_t)), ms(max(true_t))))
+    if starts is not None:
+        own = med(agent_t) * 1000 - starts * true_ms
+        print("%-44s %7.2f ms  (%d process starts: local, final and what they run)" %
+              ("agent minus its own process starts", own, starts))
+        print("%-44s %7.2f ms  (1 process start)" % ("cloud-init minus its process start",
+                                                   med(ci_t) * 1000 - true_ms))
+    else:
+        print("agent minus its process starts: not measured (strace is not installed)")
     if rss_local is not None:
         peak = max(rss_local, rss_final or 0)
         print("agent peak RSS: %.1f MiB (local %.1f, final %.1f; target < 10 MB); "
@@ -163,8 +198,12 @@ def main():
                                           (rss_ci or 0) / 1024))
     else:
         print("agent peak RSS: not measured (/usr/bin/time, package 'time', is not installed)")
-    print("agent under 20 ms: %s; >= 20x: %s" % ("yes" if med(agent_t) < 0.020 else "NO",
-                                                "yes" if ratio >= 20 else "NO"))
+    if true_ms < 1.0:
+        print("agent under 5 ms (/bin/true under 1 ms here): %s; >= 40x: %s" %
+              ("yes" if med(agent_t) < 0.005 else "NO", "yes" if ratio >= 40 else "NO"))
+    else:
+        print("agent under 5 ms: not judged (/bin/true costs %.2f ms here, the target is for "
+              "machines under 1 ms); >= 40x: %s" % (true_ms, "yes" if ratio >= 40 else "NO"))
     return 0
 
 

@@ -4,11 +4,11 @@
 #   bench/agent_bench.sh [CLOUDTWIN-AGENT] [CLOUDTWIN-METADATA] [RUNS=20]
 #
 # Two network namespaces joined by a veth pair, as a VM and its host:
-#   vm   eth0 02:00:c0:a8:7a:0a, no address (the agent derives 192.168.122.10 from the MAC)
+#   vm   eth0 02:00:c0:a8:7a:0a, up, no address (the agent derives 192.168.122.10 from the MAC)
 #   host veth with 192.168.122.1/24 and 169.254.169.254/32; the real cloudtwin-metadata
 #        listens on 169.254.169.254:80 with one record (IMDSv2 required, one SSH key,
 #        user-data "#!/bin/sh\ntrue")
-# Each run, in the vm namespace (network reset to "no address" and a fresh --root first):
+# Each run, in the vm namespace (addresses, routes and neighbours flushed, a fresh --root first):
 #   agent      `cloudtwin-agent local` then `cloudtwin-agent final` (EC2 datasource, MAC
 #              fallback, network, hostname, keys, the no-op user script run once)
 #   cloud-init a fresh /usr/bin/python3 (interpreter start counted, as at boot):
@@ -50,6 +50,10 @@ ip -n "$VM" link add eth0 address 02:00:c0:a8:7a:0a type veth peer name veth-vm 
 ip -n "$HOST" addr add 192.168.122.1/24 dev veth-vm
 ip -n "$HOST" addr add 169.254.169.254/32 dev veth-vm
 ip -n "$HOST" link set veth-vm up
+# Both ends up once, for the whole run (see reset_network in agent_bench.py), and a
+# second for the kernel's link watcher to have activated both queues.
+ip -n "$VM" link set eth0 up
+sleep 1
 # cloud-init resolves made-up names once per process: in the vm namespace they go to a
 # resolver on lo that is not there (refused at once) instead of the machine's own.
 mkdir -p "/etc/netns/$VM"

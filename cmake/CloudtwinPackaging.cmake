@@ -11,6 +11,15 @@
 # Packages land in build/<preset>/packages/. See packaging/README.md.
 
 set(_cloudtwin_pkg_dir "${PROJECT_SOURCE_DIR}/packaging")
+# The packages put every file where Debian (and Fedora) expect it: /usr, /etc, /var.
+# Absolute paths (conffiles, unit files, the agent's plugin dir) come from the build's
+# install prefix, so a build for another prefix cannot make correct packages; the top
+# CMakeLists.txt makes /usr the default, and cpack refuses any other (CPackProjectConfig).
+set(CPACK_CLOUDTWIN_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
+if(NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  message(STATUS "cloudtwin: install prefix ${CMAKE_INSTALL_PREFIX}: cpack will refuse to "
+                 "build packages (they need -DCMAKE_INSTALL_PREFIX=/usr)")
+endif()
 set(_cloudtwin_confdir "${CMAKE_INSTALL_FULL_SYSCONFDIR}/cloudtwin")
 if(NOT DEFINED CLOUDTWIN_SYSTEMD_UNITDIR)
   set(CLOUDTWIN_SYSTEMD_UNITDIR "/lib/systemd/system")
@@ -26,6 +35,46 @@ set(_cloudtwin_agent_conffiles
 set(_cloudtwin_host_conffiles
   "${_cloudtwin_confdir}/host.conf"
   "${_cloudtwin_confdir}/metadata.conf")
+
+# ---------------------------------------------------------------- documentation
+# Manual pages (gzip -9n: reproducible), the copyright file and the changelog, per package.
+set(_cloudtwin_agent_man cloudtwin-agent.8 cloudtwin-agent.conf.5)
+set(_cloudtwin_host_man cloudtwin.1 cloudtwin-metadata.8 cloudtwin-host.conf.5
+  cloudtwin-metadata.conf.5)
+find_program(CLOUDTWIN_GZIP gzip REQUIRED)
+set(_cloudtwin_docs_out "${CMAKE_BINARY_DIR}/packaging/doc")
+set(_cloudtwin_gz "")
+foreach(_src IN LISTS _cloudtwin_agent_man _cloudtwin_host_man ITEMS changelog)
+  if(_src STREQUAL "changelog")
+    set(_in "${_cloudtwin_pkg_dir}/changelog")
+  else()
+    set(_in "${_cloudtwin_pkg_dir}/man/${_src}")
+  endif()
+  add_custom_command(OUTPUT "${_cloudtwin_docs_out}/${_src}.gz"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${_cloudtwin_docs_out}"
+    COMMAND ${CLOUDTWIN_GZIP} -9n -c "${_in}" > "${_cloudtwin_docs_out}/${_src}.gz"
+    DEPENDS "${_in}" VERBATIM)
+  list(APPEND _cloudtwin_gz "${_cloudtwin_docs_out}/${_src}.gz")
+endforeach()
+add_custom_target(cloudtwin-docs ALL DEPENDS ${_cloudtwin_gz})
+# The changelog's newest entry is the package version (lintian compares them).
+file(STRINGS "${_cloudtwin_pkg_dir}/changelog" _cloudtwin_changelog_top LIMIT_COUNT 1)
+if(NOT _cloudtwin_changelog_top MATCHES "^cloudtwin \\(${PROJECT_VERSION}\\) ")
+  message(FATAL_ERROR "packaging/changelog: the newest entry is not ${PROJECT_VERSION} "
+                      "(the project's version): add an entry for it")
+endif()
+foreach(_comp IN ITEMS agent host)
+  foreach(_page IN LISTS _cloudtwin_${_comp}_man)
+    string(REGEX MATCH "[0-9]$" _section "${_page}")
+    install(FILES "${_cloudtwin_docs_out}/${_page}.gz"
+      DESTINATION "${CMAKE_INSTALL_MANDIR}/man${_section}" COMPONENT ${_comp})
+  endforeach()
+  install(FILES "${_cloudtwin_pkg_dir}/copyright" "${_cloudtwin_docs_out}/changelog.gz"
+    DESTINATION "${CMAKE_INSTALL_DATAROOTDIR}/doc/cloudtwin-${_comp}" COMPONENT ${_comp})
+  # Tags lintian reports that are right for these packages, each with its reason.
+  install(FILES "${_cloudtwin_pkg_dir}/lintian/cloudtwin-${_comp}"
+    DESTINATION "${CMAKE_INSTALL_DATAROOTDIR}/lintian/overrides" COMPONENT ${_comp})
+endforeach()
 
 # ---------------------------------------------------------------- common
 set(CPACK_PACKAGE_NAME "cloudtwin")
@@ -72,16 +121,28 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_COMPRESSION_TYPE "xz")
-# Description: first line is the synopsis, the rest the extended description.
-set(CPACK_DEBIAN_AGENT_DESCRIPTION "${_agent_summary}\n ${_agent_description}.")
-set(CPACK_DEBIAN_HOST_DESCRIPTION "${_host_summary}\n ${_host_description}.")
+# Description: first line is the synopsis, the rest the extended description, wrapped
+# under 80 columns as Debian policy asks (CPackDeb indents the lines).
+set(CPACK_DEBIAN_AGENT_DESCRIPTION "${_agent_summary}
+cloudtwin runs one VM image the same way on a local libvirt host and on
+Amazon EC2. This package goes into the VM image: at boot it finds the VM's
+context (an OpenNebula context CD, a NoCloud seed or the EC2 instance
+metadata service) and applies it: network, host name, users, SSH keys,
+the overlay VPN and user-data.")
+set(CPACK_DEBIAN_HOST_DESCRIPTION "${_host_summary}
+cloudtwin runs one VM image the same way on a local libvirt host and on
+Amazon EC2. This package holds the host side: the cloudtwin command (VMs,
+networks and images on libvirt), cloudtwin-metadata (an EC2-compatible
+instance metadata service for local VMs) and the OpenVPN overlay tooling.")
 
 # Depends: shlibdeps adds the shared libraries. qemu-img (qemu-utils) is needed
 # by the CLI to create overlay disks; the daemons are only recommended so that
 # the CLI can drive a remote libvirt (qemu+ssh://).
-set(CPACK_DEBIAN_HOST_PACKAGE_DEPENDS "qemu-utils")
 set(CPACK_DEBIAN_HOST_PACKAGE_RECOMMENDS "libvirt-daemon-system, libvirt-daemon-config-nwfilter, qemu-system-x86 | qemu-system, openvpn")
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "openvpn")
+# deb-systemd-helper / deb-systemd-invoke in the maintainer scripts (what dh adds).
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "init-system-helpers (>= 1.54~)")
+set(CPACK_DEBIAN_HOST_PACKAGE_DEPENDS "qemu-utils, init-system-helpers (>= 1.54~)")
 
 # conffiles are generated from the lists above; scripts come from packaging/deb.
 foreach(_comp IN ITEMS agent host)
@@ -107,14 +168,20 @@ set(CPACK_RPM_PACKAGE_URL "${PROJECT_HOMEPAGE_URL}")
 set(CPACK_RPM_PACKAGE_RELEASE "1")
 set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_PACKAGE_AUTOREQPROV ON)
-set(CPACK_RPM_AGENT_PACKAGE_SUMMARY "${_agent_summary}")
-set(CPACK_RPM_HOST_PACKAGE_SUMMARY "${_host_summary}")
-set(CPACK_RPM_AGENT_PACKAGE_DESCRIPTION "${_agent_description}.")
-set(CPACK_RPM_HOST_PACKAGE_DESCRIPTION "${_host_description}.")
+set(CPACK_RPM_CHANGELOG_FILE "${_cloudtwin_pkg_dir}/rpm/changelog")
+# RPM summaries start with a capital; the descriptions are the DEB ones without
+# their synopsis line.
+set(CPACK_RPM_AGENT_PACKAGE_SUMMARY "Guest agent of cloudtwin")
+set(CPACK_RPM_HOST_PACKAGE_SUMMARY "Host tools of cloudtwin")
+foreach(_comp IN ITEMS AGENT HOST)
+  string(REGEX REPLACE "^[^\n]*\n" "" CPACK_RPM_${_comp}_PACKAGE_DESCRIPTION
+    "${CPACK_DEBIAN_${_comp}_DESCRIPTION}")
+endforeach()
 # RPM distributions ship qemu-img in a package of that name.
 set(CPACK_RPM_HOST_PACKAGE_REQUIRES "qemu-img")
 # CPackRPM has no per-component Recommends variable: select by package name.
 set(CPACK_RPM_SPEC_MORE_DEFINE [[
+Packager: cloudtwin developers <cloudtwin@example.invalid>
 %if "%{name}" == "cloudtwin-host"
 Recommends: libvirt-daemon-kvm
 Recommends: openvpn
@@ -128,12 +195,18 @@ set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
   /etc/init.d /etc/rc.d /etc/rc.d/init.d
   /lib /lib/systemd /lib/systemd/system
   /usr/lib/systemd /usr/lib/systemd/system
-  /usr/sbin /usr/bin)
+  /usr/sbin /usr/bin
+  /usr/share/man /usr/share/man/man1 /usr/share/man/man5 /usr/share/man/man8
+  /usr/share/doc /var /var/lib)
 
 foreach(_comp IN ITEMS agent host)
   string(TOUPPER "${_comp}" _COMP)
   set(_filelist "")
   foreach(_f IN LISTS _cloudtwin_${_comp}_conffiles)
+    # RPM distributions do not treat SysV scripts as configuration.
+    if(_f MATCHES "/init\\.d/")
+      continue()
+    endif()
     list(APPEND _filelist "%config(noreplace) ${_f}")
   endforeach()
   set(CPACK_RPM_${_COMP}_USER_FILELIST "${_filelist}")

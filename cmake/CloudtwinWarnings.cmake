@@ -5,6 +5,8 @@ target_compile_options(cloudtwin_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
   -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wnull-dereference
   -Wimplicit-fallthrough -Wformat=2)
+# Full RELRO (Debian's hardening=+bindnow): the GOT is read-only once the program runs.
+target_link_options(cloudtwin_options INTERFACE -Wl,-z,relro,-z,now)
 if(CLOUDTWIN_WERROR)
   target_compile_options(cloudtwin_options INTERFACE -Werror)
 endif()

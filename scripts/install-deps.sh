@@ -19,6 +19,7 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   rpm file
+  lintian rpmlint
 )
 
 RUNTIME_TEST_PKGS=(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README promises: installs what it needs, builds with
 # warnings as errors, runs every test (unit, netns, vm; not bench), runs each fuzz
-# target briefly, and builds the .deb and .rpm packages.
+# target briefly, and builds the .deb and .rpm packages (checked by lintian and rpmlint).
 #
 #   scripts/test.sh                 everything
 #   FUZZ_SECONDS=5 scripts/test.sh  shorter fuzz runs
@@ -37,6 +37,14 @@ if ! tidy_out=$(clang-tidy-14 -p build/ci --quiet --warnings-as-errors='*' "${co
 fi
 echo "clang-tidy: ${#core_sources[@]} files clean"
 
+# Before the tests: the systemd guests install these very packages (tests/e2e/systemd_*).
+step "building packages (cpack DEB and RPM) and linting them (lintian, rpmlint)"
+rm -rf build/ci/packages
+(cd build/ci && cpack -G DEB >/dev/null && cpack -G RPM >/dev/null)
+ls -1 build/ci/packages/*.deb build/ci/packages/*.rpm
+lint_failed=0
+scripts/lint-packages.sh build/ci/packages || lint_failed=1
+
 step "running tests (ctest, labels unit/netns/vm; bench excluded)"
 rm -f build/ci/ctest-junit.xml
 set +e
@@ -64,13 +72,9 @@ for target in build/fuzz/tests/fuzz/*_fuzz; do
   rm -rf "$corpus"
 done
 
-step "building packages (cpack DEB and RPM)"
-(cd build/ci && cpack -G DEB >/dev/null && cpack -G RPM >/dev/null)
-ls -1 build/ci/packages/*.deb build/ci/packages/*.rpm
-
 step "summary"
 cat build/ci/test-summary.txt
-if ((ctest_rc != 0 || fuzz_failed != 0)); then
-  echo "FAILED (ctest exit $ctest_rc, fuzz failed: $fuzz_failed)"
+if ((ctest_rc != 0 || fuzz_failed != 0 || lint_failed != 0)); then
+  echo "FAILED (ctest exit $ctest_rc, fuzz failed: $fuzz_failed, package lint failed: $lint_failed)"
   exit 1
 fi

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::agent {
 
@@ -28,17 +29,6 @@ void init_libisofs() {
 std::string iso_message(int code) {
   const char* msg = iso_error_to_msg(code);
   return msg ? msg : "libisofs error " + std::to_string(code);
-}
-
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 class IsoDisk : public ContextDisk {
@@ -104,7 +94,7 @@ class IsoDisk : public ContextDisk {
     IsoNode* child = nullptr;
     while (!found && iso_dir_iter_next(iter, &child) == 1) {
       const char* name = iso_node_get_name(child);
-      if (name && same_name(name, path)) found = child;
+      if (name && core::equals_icase(name, path)) found = child;
     }
     iso_dir_iter_free(iter);
     return found;

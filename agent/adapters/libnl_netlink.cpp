@@ -1,43 +1,23 @@
-// The only file that includes libnl.
+// The only file of the agent that includes libnl (its handles: cloudtwin/netlink).
 #include "cloudtwin/agent/adapters/libnl_netlink.hpp"
 
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
-#include <netlink/addr.h>
-#include <netlink/cache.h>
-#include <netlink/errno.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
 #include <netlink/route/nexthop.h>
-#include <netlink/route/route.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/netlink/nl_handles.hpp"
 
 namespace cloudtwin::agent {
 
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const noexcept {
-    if (p) Free(p);
-  }
-};
-using Socket = std::unique_ptr<nl_sock, Deleter<nl_sock, nl_socket_free>>;
-using Cache = std::unique_ptr<nl_cache, Deleter<nl_cache, nl_cache_free>>;
-using NlAddr = std::unique_ptr<nl_addr, Deleter<nl_addr, nl_addr_put>>;
-using LinkPtr = std::unique_ptr<rtnl_link, Deleter<rtnl_link, rtnl_link_put>>;
-using AddrPtr = std::unique_ptr<rtnl_addr, Deleter<rtnl_addr, rtnl_addr_put>>;
-using RoutePtr = std::unique_ptr<rtnl_route, Deleter<rtnl_route, rtnl_route_put>>;
-
-[[noreturn]] void fail(const std::string& what, int err) {
-  throw Error(ErrorCode::System, what + ": " + nl_geterror(err));
-}
+using nl::fail;
+using nl::for_each;
 
 // nl_addr -> our address; a zero-length address (the default route's destination) is
 // the family's zero address.
@@ -67,7 +47,7 @@ std::optional<IpAddress> to_ip(const nl_addr* a) {
   }
 }
 
-NlAddr to_nl(const IpAddress& ip, int prefix_length) {
+nl::Addr to_nl(const IpAddress& ip, int prefix_length) {
   nl_addr* a = nullptr;
   if (const auto* v4 = std::get_if<core::Ipv4>(&ip)) {
     a = nl_addr_build(AF_INET, v4->bytes.data(), v4->bytes.size());
@@ -77,24 +57,12 @@ NlAddr to_nl(const IpAddress& ip, int prefix_length) {
   }
   if (!a) throw Error(ErrorCode::System, "out of memory building a netlink address");
   nl_addr_set_prefixlen(a, prefix_length);
-  return NlAddr(a);
-}
-
-template <typename T, typename F>
-void for_each(nl_cache* cache, F&& f) {
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    f(reinterpret_cast<T*>(o));
-  }
+  return nl::Addr(a);
 }
 
 class LibnlNetlink : public Netlink {
  public:
-  LibnlNetlink() : sock_(nl_socket_alloc()) {
-    if (!sock_) throw Error(ErrorCode::System, "cannot allocate a netlink socket");
-    if (const int err = nl_connect(sock_.get(), NETLINK_ROUTE); err < 0) {
-      fail("cannot connect to rtnetlink", err);
-    }
-  }
+  LibnlNetlink() : sock_(nl::route_socket()) {}
 
   ObservedState observe() override {
     ObservedState state;
@@ -122,11 +90,8 @@ class LibnlNetlink : public Netlink {
   }
 
  private:
-  Cache cache(int (*alloc)(nl_sock*, nl_cache**), const char* what) {
-    nl_cache* c = nullptr;
-    if (const int err = alloc(sock_.get(), &c); err < 0)
-      fail(std::string("cannot read ") + what, err);
-    return Cache(c);
+  nl::Cache cache(int (*alloc)(nl_sock*, nl_cache**), const char* what) {
+    return nl::dump(sock_.get(), alloc, std::string("cannot read ") + what);
   }
 
   Link* find(ObservedState& state, int ifindex) {
@@ -191,8 +156,8 @@ class LibnlNetlink : public Netlink {
     rtnl_link* raw = nullptr;
     if (const int err = rtnl_link_get_kernel(sock_.get(), op.ifindex, nullptr, &raw); err < 0)
       return err;
-    const LinkPtr orig(raw);
-    const LinkPtr change(rtnl_link_alloc());
+    const nl::Link orig(raw);
+    const nl::Link change(rtnl_link_alloc());
     if (!change) return -NLE_NOMEM;
     if (op.kind == OperationKind::SetUp)
       rtnl_link_set_flags(change.get(), IFF_UP);
@@ -202,7 +167,7 @@ class LibnlNetlink : public Netlink {
   }
 
   int add_address(const Operation& op) {
-    const AddrPtr a(rtnl_addr_alloc());
+    const nl::LinkAddr a(rtnl_addr_alloc());
     if (!a) return -NLE_NOMEM;
     const auto local = to_nl(op.address->ip, op.address->prefix_length);
     rtnl_addr_set_ifindex(a.get(), op.ifindex);
@@ -213,7 +178,7 @@ class LibnlNetlink : public Netlink {
 
   int add_route(const Operation& op) {
     const auto& spec = *op.route;
-    const RoutePtr r(rtnl_route_alloc());
+    const nl::Route r(rtnl_route_alloc());
     if (!r) return -NLE_NOMEM;
     const auto dst = to_nl(spec.destination, spec.prefix_length);
     rtnl_route_set_family(r.get(), static_cast<std::uint8_t>(nl_addr_get_family(dst.get())));
@@ -233,7 +198,7 @@ class LibnlNetlink : public Netlink {
     return rtnl_route_add(sock_.get(), r.get(), NLM_F_EXCL);
   }
 
-  Socket sock_;
+  nl::Socket sock_;
 };
 
 }  // namespace

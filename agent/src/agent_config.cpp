@@ -4,23 +4,11 @@
 #include <charconv>
 
 #include "cloudtwin/core/error.hpp"
-#include "cloudtwin/core/ini.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::agent {
 
 namespace {
-
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == ',')) ++i;
-    const auto start = i;
-    while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != ',') ++i;
-    if (i > start) out.emplace_back(s.substr(start, i - start));
-  }
-  return out;
-}
 
 struct Line {
   const std::string& source;
@@ -38,8 +26,7 @@ struct Line {
     return v;
   }
   bool boolean(std::string_view value) const {
-    std::string v(value);
-    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+    const std::string v = core::lower(value);
     if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
     if (v == "false" || v == "no" || v == "off" || v == "0") return false;
     bad(value, "true or false");
@@ -58,23 +45,17 @@ struct Line {
 
 AgentConfig parse_agent_config(std::string_view text, const std::string& source) {
   AgentConfig c;
-  for (const auto& entry : core::parse_ini(text, source)) {
+  c.source = source;
+  c.entries = core::parse_ini(text, source);
+  for (const auto& entry : c.entries) {
     const Line line{source, entry.line, entry.key};
     const std::string_view value = entry.value;
     const auto& k = line.key;
     if (k == "datasources.order") {
-      c.order = words(value);
-      for (const auto& w : c.order) line.one_of(w, {"context", "nocloud", "ec2"});
+      c.order = core::words(value);
+      c.order_line = entry.line;
     } else if (k == "datasources.device_timeout") {
       c.device_timeout = std::chrono::seconds(line.number_in(value, 0, 600));
-    } else if (k == "datasources.metadata_timeout") {
-      c.metadata_timeout = std::chrono::seconds(line.number_in(value, 1, 60));
-    } else if (k == "datasources.metadata_max_wait") {
-      c.metadata_max_wait = std::chrono::seconds(line.number_in(value, 0, 3600));
-    } else if (k == "ec2.allow_imdsv1") {
-      c.allow_imdsv1 = line.boolean(value);
-    } else if (k == "ec2.token_ttl") {
-      c.token_ttl = line.number_in(value, 1, 21600);
     } else if (k == "network.renderer") {
       c.renderer = line.one_of(value, {"auto", "networkd", "ifupdown", "networkmanager"});
     } else if (k == "network.mac_prefix") {
@@ -90,6 +71,21 @@ AgentConfig parse_agent_config(std::string_view text, const std::string& source)
     }
   }
   return c;
+}
+
+int setting_value(const AgentConfig& config, const SettingSpec& spec) {
+  // The last line wins, as for the agent's own keys.
+  const auto it = std::find_if(config.entries.rbegin(), config.entries.rend(),
+                               [&](const core::IniEntry& e) { return e.key == spec.key; });
+  if (it == config.entries.rend()) return spec.fallback;
+  const Line line{config.source, it->line, it->key};
+  return spec.boolean ? int{line.boolean(it->value)}
+                      : line.number_in(it->value, spec.min, spec.max);
+}
+
+void check_order(const AgentConfig& config, const std::vector<std::string>& known) {
+  const Line line{config.source, config.order_line, "datasources.order"};
+  for (const auto& name : config.order.value_or(known)) line.one_of(name, known);
 }
 
 }  // namespace cloudtwin::agent

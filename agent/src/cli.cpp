@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <ostream>
 
 #include "cloudtwin/agent/access.hpp"
@@ -16,25 +16,20 @@
 #include "cloudtwin/agent/adapters/openvpn_supervisor.hpp"
 #include "cloudtwin/agent/adapters/posix_process_runner.hpp"
 #include "cloudtwin/agent/agent_config.hpp"
-#include "cloudtwin/agent/context_cd.hpp"
-#include "cloudtwin/agent/ec2.hpp"
-#include "cloudtwin/agent/metadata_cache.hpp"
-#include "cloudtwin/agent/nocloud.hpp"
+#include "cloudtwin/agent/datasource_registry.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/core/version.hpp"
 
 namespace cloudtwin::agent {
 
 namespace {
-// `local`'s EC2 crawl for `final` (see metadata_cache.hpp); under --root.
-constexpr const char* kCrawlCache = "/run/cloudtwin-agent/ec2-metadata.json";
 
-constexpr const char* kUsage =
+constexpr const char* kUsageHead =
     "usage: cloudtwin-agent [--help] [--version]\n"
-    "       cloudtwin-agent local|final|status [--root DIR] [--state-dir DIR]\n"
-    "                       [--context-device PATH] [--nocloud-device PATH] [--cd-attempts N]\n"
-    "                       [--config FILE]\n"
-    "                       [--metadata-url URL] [--datasources 'LIST'] [--vpn-wait SECONDS]\n"
+    "       cloudtwin-agent local|final|status [--root DIR] [--state-dir DIR] [--config FILE]\n"
+    "                       [--datasources 'LIST'] [--cd-attempts N] [--vpn-wait SECONDS]\n"
+    "                       [LOCATION OPTION PATH|URL]...\n"
     "\n"
     "cloudtwin-agent: guest agent: contextualizes a VM from a context CD, NoCloud or EC2 "
     "metadata.\n"
@@ -43,18 +38,27 @@ constexpr const char* kUsage =
     "  status  print the last report (STATE-DIR/status.json)\n"
     "  --root DIR            write every file under DIR (default /)\n"
     "  --state-dir DIR       report directory, under the root (default /var/lib/cloudtwin-agent)\n"
-    "  --context-device PATH read the context CD from this device or ISO file\n"
-    "  --nocloud-device PATH read the NoCloud seed (cidata) from this device or ISO file\n"
-    "  --cd-attempts N       look for the CONTEXT label N times, 100 ms apart (default 3)\n"
     "  --config FILE         configuration (default ROOT/etc/cloudtwin/agent.conf; missing: "
     "defaults)\n"
-    "  --metadata-url URL    EC2 metadata service, e.g. http://127.0.0.1:8080 (an IP, never a "
-    "name)\n"
-    "  --datasources LIST    probe these, in order (context nocloud ec2); overrides the config\n"
+    "  --datasources LIST    probe these, in order; overrides the config's [datasources] order\n"
+    "  --cd-attempts N       look for a seed device's label N times, 100 ms apart (default 3)\n"
     "  --vpn-wait SECONDS    how long `final` waits for the overlay tunnel (default 20)\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   throw Error(ErrorCode::InvalidArgument, what);
+}
+
+std::string joined(const std::vector<std::string>& names, const char* separator) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : separator) + n;
+  return out;
+}
+
+const DatasourceKind* location_option(const std::string& arg) {
+  for (const auto& k : datasource_kinds()) {
+    if (!k.location_option.empty() && k.location_option == arg) return &k;
+  }
+  return nullptr;
 }
 
 void set_hostname_syscall(const std::string& name) {
@@ -74,108 +78,39 @@ AgentConfig load_config(const CliOptions& o) {
   else if (o.config)
     throw Error(ErrorCode::NotFound, "configuration " + path + " does not exist");
   if (o.datasources) config = with_order(config, *o.datasources);
+  check_datasource_config(config);
   return config;
-}
-
-// The kernel's id of this boot: a crawl cached in another boot is never replayed.
-std::string boot_id() {
-  std::string id = read_or_empty("/proc/sys/kernel/random/boot_id");
-  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-  return id;
-}
-
-std::filesystem::path crawl_path(const CliOptions& o) {
-  return under_root(o.agent.root, kCrawlCache);
-}
-
-std::map<std::string, MetadataResponse> load_crawl(const CliOptions& o,
-                                                   const std::string& endpoint) {
-  const auto path = crawl_path(o);
-  const std::string text = read_or_empty(path);
-  if (text.empty()) return {};
-  try {
-    auto cache = parse_metadata_cache(text, path.string());
-    if (cache.boot_id != boot_id() || cache.boot_id.empty() || cache.endpoint != endpoint)
-      return {};
-    return std::move(cache.responses);
-  } catch (const Error&) {
-    return {};  // a broken cache is no cache: crawl again
-  }
-}
-
-// After `local`: what it read from the service, 0600 in a 0700 directory under /run.
-void save_crawl(const CliOptions& o, const CachingMetadataClient* cache, std::ostream& err) {
-  if (cache == nullptr || cache->recorded().empty()) return;
-  try {
-    const auto path = crawl_path(o);
-    std::filesystem::create_directories(path.parent_path());
-    std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all);
-    write_file_atomic(
-        path, render_metadata_cache({boot_id(), cache->endpoint(), cache->recorded()}), 0600);
-  } catch (const std::exception& e) {
-    err << "cloudtwin-agent: cannot keep the metadata crawl for `final` (it will ask again): "
-        << e.what() << "\n";
-  }
-}
-
-std::vector<std::unique_ptr<Datasource>> make_sources(
-    const CliOptions& o, const AgentConfig& config, DiskLocator& locator,
-    std::vector<std::unique_ptr<MetadataClient>>& clients, CachingMetadataClient** cache) {
-  std::vector<std::unique_ptr<Datasource>> sources;
-  for (const auto& name : config.order) {
-    if (name == "context") {
-      ContextCdOptions cd;
-      cd.device = o.context_device;
-      cd.attempts = o.command == "final" ? 1 : o.cd_attempts;
-      cd.retry_delay = std::chrono::milliseconds(100);
-      sources.push_back(std::make_unique<ContextCdDatasource>(locator, open_iso_disk, cd));
-    } else if (name == "nocloud" && (o.nocloud_device || !o.context_device)) {
-      ContextCdOptions seed;
-      seed.label = "cidata";
-      seed.device = o.nocloud_device;
-      seed.attempts = o.command == "final" ? 1 : o.cd_attempts;
-      seed.retry_delay = std::chrono::milliseconds(100);
-      sources.push_back(std::make_unique<NoCloudDatasource>(locator, open_iso_disk, seed));
-    } else if (name == "ec2" && ((!o.context_device && !o.nocloud_device) || o.metadata_url)) {
-      auto endpoints = o.metadata_url
-                           ? std::vector<MetadataEndpoint>{parse_metadata_url(*o.metadata_url)}
-                           : default_metadata_endpoints();
-      clients.push_back(make_beast_metadata_client(std::move(endpoints), config.metadata_timeout));
-      // `final` replays `local`'s crawl of this boot; `local` always asks the service.
-      auto replay = o.command == "final" ? load_crawl(o, clients.back()->endpoint())
-                                         : std::map<std::string, MetadataResponse>{};
-      auto caching = std::make_unique<CachingMetadataClient>(*clients.back(), std::move(replay));
-      *cache = caching.get();
-      clients.push_back(std::move(caching));
-      Ec2Options ec2;
-      ec2.allow_imdsv1 = config.allow_imdsv1;
-      ec2.token_ttl = config.token_ttl;
-      // `final` runs after network-online: the service answers now or not at all.
-      ec2.max_wait = o.command == "final" ? std::chrono::milliseconds(0)
-                                          : std::chrono::milliseconds(config.metadata_max_wait);
-      sources.push_back(std::make_unique<Ec2Datasource>(*clients.back(), ec2));
-    }
-  }
-  return sources;
 }
 
 }  // namespace
 
-AgentConfig with_order(AgentConfig config, const std::string& list) {
-  config.order.clear();
-  std::string word;
-  for (const char c : list + " ") {
-    if (c != ' ' && c != ',') {
-      word += c;
-      continue;
-    }
-    if (word.empty()) continue;
-    if (word != "context" && word != "nocloud" && word != "ec2")
-      throw Error(ErrorCode::InvalidArgument,
-                  "--datasources: unknown datasource '" + word + "' (context, nocloud, ec2)");
-    config.order.push_back(word);
-    word.clear();
+std::string usage() {
+  std::string text = kUsageHead;
+  text += "datasources (default order: " + joined(datasource_names(), " ") + "):\n";
+  for (const auto& k : datasource_kinds()) {
+    text +=
+        "  " + std::string(k.name) + std::string(k.name.size() < 8 ? 8 - k.name.size() : 1, ' ');
+    text += std::string(k.description) + "\n";
   }
+  for (const auto& k : datasource_kinds()) {
+    if (k.location_option.empty()) continue;
+    const std::string option =
+        std::string(k.location_option) + (k.location_is_disk ? " PATH" : " URL");
+    text += "  " + option + std::string(option.size() < 21 ? 22 - option.size() : 1, ' ');
+    text += std::string(k.location_help) + "\n";
+  }
+  return text;
+}
+
+AgentConfig with_order(AgentConfig config, const std::string& list) {
+  const auto names = datasource_names();
+  auto order = core::words(list);
+  for (const auto& word : order) {
+    if (std::find(names.begin(), names.end(), word) == names.end())
+      throw Error(ErrorCode::InvalidArgument,
+                  "--datasources: unknown datasource '" + word + "' (" + joined(names, ", ") + ")");
+  }
+  config.order = std::move(order);
   return config;
 }
 
@@ -191,14 +126,10 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.agent.root = value();
     else if (a == "--state-dir")
       o.agent.state_dir = value();
-    else if (a == "--context-device")
-      o.context_device = value();
-    else if (a == "--nocloud-device")
-      o.nocloud_device = value();
+    else if (const auto* kind = location_option(a))
+      o.locations[std::string(kind->name)] = value();
     else if (a == "--config")
       o.config = value();
-    else if (a == "--metadata-url")
-      o.metadata_url = value();
     else if (a == "--datasources")
       o.datasources = value();
     else if (a == "--cd-attempts") {
@@ -227,7 +158,7 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    out << kUsage;
+    out << usage();
     return 0;
   }
   if (args[0] == "--version") {
@@ -238,7 +169,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   try {
     o = parse_cli(args);
   } catch (const Error& e) {
-    err << "cloudtwin-agent: " << e.what() << "\n" << kUsage;
+    err << "cloudtwin-agent: " << e.what() << "\n" << usage();
     return 2;
   }
   if (o.command == "vpn-supervise") return run_openvpn_supervisor(supervisor_options(o.agent.root));
@@ -247,13 +178,18 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return Agent(o.agent, {}, make_libnl_netlink, out, err).status();
   }
   AgentConfig config;
-  std::vector<std::unique_ptr<MetadataClient>> clients;
-  CachingMetadataClient* crawl = nullptr;
   BlkidLocator locator;
+  SourceRun run;
+  run.stage = o.command;
+  run.root = o.agent.root;
+  run.device_attempts = o.cd_attempts;
+  run.locator = &locator;
+  run.open_disk = open_iso_disk;
+  run.metadata_client = make_beast_metadata_client;
   std::vector<std::unique_ptr<Datasource>> sources;
   try {
     config = load_config(o);
-    sources = make_sources(o, config, locator, clients, &crawl);
+    sources = make_datasources(run, config, o.locations);
   } catch (const Error& e) {
     err << "cloudtwin-agent: " << e.what() << "\n";
     return 2;
@@ -275,7 +211,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
               runner.get(), tunnel);
   if (o.command == "local") {
     const int rc = agent.local();
-    save_crawl(o, crawl, err);
+    for (const auto& then : run.after_local) then(err);
     return rc;
   }
   if (o.command == "final") return agent.final_stage();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/core/user_data.hpp"
 
 namespace cloudtwin::agent {
@@ -63,8 +64,7 @@ unsigned permissions(const std::string& text, const std::string& source, const s
 
 std::string decode(const std::string& content, const std::string& encoding,
                    const std::string& source, const std::string& key) {
-  std::string e = encoding;
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string e = core::lower(encoding);
   if (e.empty() || e == "text/plain") return content;
   if (e == "b64" || e == "base64") return core::base64_decode(content);
   if (e == "gz" || e == "gzip") return core::gunzip(content, kMaxFileSize);

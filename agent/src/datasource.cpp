@@ -4,12 +4,6 @@
 
 namespace cloudtwin::agent {
 
-std::unique_ptr<Datasource> make_nocloud_stub() {
-  return std::make_unique<NotFoundDatasource>("nocloud");
-}
-
-std::unique_ptr<Datasource> make_ec2_stub() { return std::make_unique<NotFoundDatasource>("ec2"); }
-
 ProbeResult probe_datasources(const std::vector<std::unique_ptr<Datasource>>& sources,
                               const std::function<void(Datasource&)>& before) {
   ProbeResult result;

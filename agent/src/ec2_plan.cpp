@@ -4,20 +4,15 @@
 
 #include "cloudtwin/agent/ec2.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::agent {
 
 namespace {
 
-constexpr int kDefaultPrefixV6 = 64;  // EC2 subnets are /64
+using core::trim;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
+constexpr int kDefaultPrefixV6 = 64;  // EC2 subnets are /64
 
 std::optional<std::string> file(const std::map<std::string, std::string>& files,
                                 const std::string& name) {
@@ -163,7 +158,7 @@ NetworkPlan plan_from_ec2(const Ec2Metadata& metadata, Ec2PrimaryMode primary) {
   NetworkPlan plan;
   plan.warnings = metadata.warnings;
   for (const auto& nic : metadata.nics) {
-    NicPlan p;
+    InterfacePlan p;
     p.mac = nic.mac;
     p.source = "EC2 device-number " + std::to_string(nic.device_number);
     const bool is_primary = nic.device_number == 0;

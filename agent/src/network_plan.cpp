@@ -36,9 +36,9 @@ struct SharedRoutes {
   bool metadata = false;
 };
 
-void add_v4_routes(NicPlan& nic, const InterfaceAddress& address, std::optional<core::Ipv4> gateway,
-                   const std::vector<core::Route>& extra, SharedRoutes& shared,
-                   const PlanOptions& options) {
+void add_v4_routes(InterfacePlan& nic, const InterfaceAddress& address,
+                   std::optional<core::Ipv4> gateway, const std::vector<core::Route>& extra,
+                   SharedRoutes& shared, const PlanOptions& options) {
   const auto& ip = std::get<core::Ipv4>(address.ip);
   const core::Ipv4Cidr subnet{ip, address.prefix_length};
   auto reach = [&](const core::Ipv4& gw) {
@@ -71,7 +71,7 @@ void add_v4_routes(NicPlan& nic, const InterfaceAddress& address, std::optional<
   }
 }
 
-void plan_ipv6(NicPlan& nic, const core::NicContext& ctx, SharedRoutes& shared) {
+void plan_ipv6(InterfacePlan& nic, const core::NicContext& ctx, SharedRoutes& shared) {
   switch (ctx.ip6_method) {
     case core::NicIp6Method::Auto:
     case core::NicIp6Method::Dhcp:
@@ -92,9 +92,9 @@ void plan_ipv6(NicPlan& nic, const core::NicContext& ctx, SharedRoutes& shared) 
   }
 }
 
-NicPlan plan_nic(const core::NicContext& ctx, const core::Mac& mac, SharedRoutes& shared,
-                 const PlanOptions& options) {
-  NicPlan nic;
+InterfacePlan plan_nic(const core::NicContext& ctx, const core::Mac& mac, SharedRoutes& shared,
+                       const PlanOptions& options) {
+  InterfacePlan nic;
   nic.mac = mac;
   nic.source = "ETH" + std::to_string(ctx.index);
   nic.mtu = ctx.mtu;
@@ -143,7 +143,8 @@ const Link* route_owner(const ObservedState& observed, const RouteSpec& want,
   return nullptr;
 }
 
-void diff_nic(const NicPlan& nic, const Link& link, const ObservedState& observed, Changes& out) {
+void diff_nic(const InterfacePlan& nic, const Link& link, const ObservedState& observed,
+              Changes& out) {
   auto op = [&](OperationKind kind) {
     Operation o;
     o.kind = kind;
@@ -253,7 +254,7 @@ NetworkPlan plan_from_macs(const ObservedState& observed, const PlanOptions& opt
                                     [](const InterfaceAddress& a) { return !is_ipv6(a.ip); });
     if (has_v4) continue;
     const core::NicContext ctx;
-    NicPlan nic = plan_nic(ctx, *link.mac, shared, options);
+    InterfacePlan nic = plan_nic(ctx, *link.mac, shared, options);
     nic.source = "MAC " + link.mac->to_string();
     plan.nics.push_back(nic);
   }

@@ -24,7 +24,7 @@ std::string mac_id(const core::Mac& mac) {
 
 bool is_default(const RouteSpec& r) { return r.prefix_length == 0; }
 
-bool has_v4(const NicPlan& nic) {
+bool has_v4(const InterfacePlan& nic) {
   return std::any_of(nic.addresses.begin(), nic.addresses.end(),
                      [](const InterfaceAddress& a) { return !is_ipv6(a.ip); });
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::agent {
 
@@ -107,7 +108,7 @@ void v2_nic(const std::string& name, const YAML::Node& n, const std::string& src
     return;
   }
   const auto mac = n["match"]["macaddress"];
-  NicPlan nic;
+  InterfacePlan nic;
   nic.source = src + " " + name;
   nic.mac = at(mac, src, name + ".match.macaddress",
                [&] { return core::Mac::parse(str(mac, src, name)); });
@@ -155,7 +156,7 @@ void v1_entry(const YAML::Node& e, const std::string& src, NetworkPlan& plan,
     plan.warnings.push_back(src + ": " + name + " has no mac_address; left out");
     return;
   }
-  NicPlan nic;
+  InterfacePlan nic;
   nic.source = src + " " + name;
   nic.mac = at(e, src, name + ".mac_address",
                [&] { return core::Mac::parse(str(e["mac_address"], src, name)); });
@@ -249,9 +250,7 @@ NoCloudDatasource::NoCloudDatasource(DiskLocator& locator, Opener opener, Contex
 
 std::optional<std::string> NoCloudDatasource::find_device() {
   if (options_.device) return options_.device;
-  std::string upper = options_.label;
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const std::string upper = core::upper(options_.label);
   for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
     if (auto d = locator_.find_by_label(options_.label)) return d;
     if (upper != options_.label) {

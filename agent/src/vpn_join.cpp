@@ -145,7 +145,7 @@ VpnJoinResult join_vpn(const Datasource& source, const VpnJoinOptions& options,
           break;
         }
         NetworkPlan plan;
-        NicPlan nic;
+        InterfacePlan nic;
         nic.mac = *tap->mac;
         nic.source = "VPN_IP";
         nic.addresses.push_back(*overlay);

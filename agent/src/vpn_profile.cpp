@@ -6,10 +6,14 @@
 
 #include "cloudtwin/agent/vpn_join.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::agent {
 
 namespace {
+
+using core::lower;
+using core::trim;
 
 constexpr std::size_t kMaxProfile = 64 * 1024;
 
@@ -19,19 +23,6 @@ constexpr std::array<std::string_view, 13> kRefused{
     "up",         "down",           "route-up",         "route-pre-down",        "ipchange",
     "tls-verify", "client-connect", "learn-address",    "auth-user-pass-verify", "plugin",
     "daemon",     "config",         "client-disconnect"};
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 struct Block {
   std::string tag;

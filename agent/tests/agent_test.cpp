@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "absent_datasource.hpp"
 #include "cloudtwin/agent/adapters/posix_process_runner.hpp"
 #include "cloudtwin/agent/context_cd.hpp"
 #include "cloudtwin/core/context_sh.hpp"
@@ -41,7 +42,7 @@ class Stages : public ::testing::Test {
  protected:
   Agent make(std::unique_ptr<Datasource> source) {
     std::vector<std::unique_ptr<Datasource>> sources;
-    sources.push_back(make_nocloud_stub());
+    sources.push_back(std::make_unique<testing::AbsentDatasource>("nocloud"));
     if (source) sources.push_back(std::move(source));
     AgentOptions options;
     options.root = root_.path();

@@ -56,7 +56,7 @@ TEST(AgentCli, ParseOptions) {
   EXPECT_EQ(o.command, "final");
   EXPECT_EQ(o.agent.root, "/tmp/r");
   EXPECT_EQ(o.agent.state_dir, "/st");
-  EXPECT_EQ(o.context_device, "x.iso");
+  EXPECT_EQ(o.locations.at("context"), "x.iso");
   EXPECT_FALSE(o.agent.set_kernel_hostname) << "never set the kernel's name for a test root";
   EXPECT_TRUE(parse_cli({"status"}).agent.set_kernel_hostname);
 }

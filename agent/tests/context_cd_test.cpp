@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absent_datasource.hpp"
 #include "cloudtwin/agent/adapters/iso_disk.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "temp_dir.hpp"
@@ -159,8 +160,8 @@ TEST(Datasources, FirstFoundWinsAndErrorsAreRecorded) {
   std::vector<std::unique_ptr<Datasource>> sources;
   sources.push_back(
       std::make_unique<ContextCdDatasource>(broken_locator, fake_opener({}), ContextCdOptions{}));
-  sources.push_back(make_nocloud_stub());
-  sources.push_back(make_ec2_stub());
+  sources.push_back(std::make_unique<testing::AbsentDatasource>("nocloud"));
+  sources.push_back(std::make_unique<testing::AbsentDatasource>("ec2"));
   const auto result = probe_datasources(sources);
   EXPECT_EQ(result.found, nullptr);
   ASSERT_EQ(result.errors.size(), 1u);

@@ -2,7 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cloudtwin/agent/agent_config.hpp"
+#include "cloudtwin/agent/datasource_registry.hpp"
 #include "cloudtwin/agent/ec2.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "net_fixtures.hpp"
@@ -215,33 +218,45 @@ TEST(Backoff, DoublesUpToTheCap) {
 
 TEST(AgentConfigParse, DefaultsShippedFileAndOverrides) {
   const auto d = parse_agent_config("", "x");
-  EXPECT_THAT(d.order, ElementsAre("context", "nocloud", "ec2"));
-  EXPECT_FALSE(d.allow_imdsv1);
+  EXPECT_FALSE(d.order) << "no order: the registry's";
+  EXPECT_EQ(setting(d, "ec2.allow_imdsv1"), 0);
   const auto c = parse_agent_config(
       "# c\n[datasources]\norder = ec2, context\nmetadata_timeout = 5\nmetadata_max_wait=0\n"
       "future_key = 1\n[ec2]\nallow_imdsv1 = TRUE\ntoken_ttl = 60\n[network]\nrenderer = "
       "ifupdown\nmac_prefix = 0a:01\n[other]\nx=y\n",
       "agent.conf");
-  EXPECT_THAT(c.order, ElementsAre("ec2", "context"));
-  EXPECT_EQ(c.metadata_timeout.count(), 5);
-  EXPECT_EQ(c.metadata_max_wait.count(), 0);
-  EXPECT_TRUE(c.allow_imdsv1);
-  EXPECT_EQ(c.token_ttl, 60);
+  check_datasource_config(c);
+  EXPECT_THAT(c.order.value(), ElementsAre("ec2", "context"));
+  EXPECT_EQ(setting(c, "datasources.metadata_timeout"), 5);
+  EXPECT_EQ(setting(c, "datasources.metadata_max_wait"), 0);
+  EXPECT_EQ(setting(c, "ec2.allow_imdsv1"), 1);
+  EXPECT_EQ(setting(c, "ec2.token_ttl"), 60);
   EXPECT_EQ(c.renderer, "ifupdown");
   EXPECT_EQ(c.mac_prefix, core::MacPrefix::parse("0a:01"));
   EXPECT_EQ(d.mac_prefix, core::kDefaultMacPrefix);
 }
 
+// The conffile shows every key with its default: the agent's own and each datasource's.
 TEST(AgentConfigParse, TheShippedConffileParsesToTheDefaults) {
   const auto text = testing::read_text(CLOUDTWIN_AGENT_CONF);
   ASSERT_FALSE(text.empty());
   const auto c = parse_agent_config(text, CLOUDTWIN_AGENT_CONF);
+  check_datasource_config(c);
   const AgentConfig d;
-  EXPECT_EQ(c.order, d.order);
-  EXPECT_EQ(c.metadata_max_wait, d.metadata_max_wait);
-  EXPECT_EQ(c.allow_imdsv1, d.allow_imdsv1);
+  EXPECT_EQ(c.order.value(), datasource_names());
   EXPECT_EQ(c.renderer, d.renderer);
   EXPECT_EQ(c.mac_prefix, d.mac_prefix);
+  EXPECT_EQ(c.vpn_wait, d.vpn_wait);
+  for (const auto& kind : datasource_kinds()) {
+    for (const auto& spec : kind.settings) {
+      const auto key = std::string(spec.key);
+      const auto written = std::find_if(c.entries.begin(), c.entries.end(),
+                                        [&](const core::IniEntry& e) { return e.key == key; });
+      EXPECT_NE(written, c.entries.end())
+          << kind.name << " reads " << key << ", which config/agent.conf does not show";
+      EXPECT_EQ(setting(c, key), spec.fallback) << key;
+    }
+  }
 }
 
 TEST(AgentConfigParse, ErrorsNameFileLineAndKey) {
@@ -254,6 +269,7 @@ TEST(AgentConfigParse, ErrorsNameFileLineAndKey) {
       {"[datasources]\norder = context azure\n", 2, "datasources.order = 'azure'"},
       {"[ec2]\n\ntoken_ttl = 0\n", 3, "expected a number from 1 to 21600"},
       {"[ec2]\nallow_imdsv1 = maybe\n", 2, "expected true or false"},
+      {"[datasources]\nmetadata_timeout = 61\n", 2, "expected a number from 1 to 60"},
       {"[network\n", 1, "section header"},
       {"[network]\nrenderer\n", 2, "expected 'key = value'"},
       {"[network]\nmac_prefix = 02:00:01\n", 2,
@@ -261,7 +277,7 @@ TEST(AgentConfigParse, ErrorsNameFileLineAndKey) {
   };
   for (const auto& c : cases) {
     try {
-      parse_agent_config(c.text, "/etc/cloudtwin/agent.conf");
+      check_datasource_config(parse_agent_config(c.text, "/etc/cloudtwin/agent.conf"));
       ADD_FAILURE() << "no error for " << c.text;
     } catch (const ParseError& e) {
       EXPECT_EQ(e.line(), c.line) << c.text;

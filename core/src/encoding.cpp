@@ -10,7 +10,6 @@
 #include <array>
 #include <cstdio>
 #include <memory>
-#include <new>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/user_data.hpp"
@@ -163,11 +162,37 @@ struct DeflateEnd {
   throw Error(ErrorCode::UserDataBadGzip, std::string("gzip: corrupt data (") + why + ")");
 }
 
+// zlib itself failed (not the data): out of memory, or a zlib that does not match.
+[[noreturn]] void zlib_failed(const char* what, const char* call, int rc) {
+  const std::string cause = rc == Z_MEM_ERROR       ? "out of memory"
+                            : rc == Z_VERSION_ERROR ? "the zlib library does not match its header"
+                            : rc >= Z_OK            ? "the output did not fit deflateBound's size"
+                                                    : zError(rc);
+  throw Error(ErrorCode::System, std::string(what) + ": zlib's " + call + " failed (" + cause +
+                                     ", zlib " + zlibVersion() + ")");
+}
+
+z_stream make_stream(const detail::ZlibAllocator& allocator) {
+  z_stream z{};
+  z.zalloc = allocator.alloc;
+  z.zfree = allocator.free;
+  z.opaque = allocator.opaque;
+  return z;
+}
+
 }  // namespace
 
 std::string gunzip(std::string_view data, std::size_t max_output) {
-  z_stream z{};
-  if (inflateInit2(&z, kGzipWindowBits) != Z_OK) throw std::bad_alloc();
+  return detail::gunzip(data, max_output, {});
+}
+
+std::string gzip(std::string_view data) { return detail::gzip(data, {}); }
+
+std::string detail::gunzip(std::string_view data, std::size_t max_output,
+                           const ZlibAllocator& allocator) {
+  z_stream z = make_stream(allocator);
+  if (const int rc = inflateInit2(&z, kGzipWindowBits); rc != Z_OK)
+    zlib_failed("gunzip", "inflateInit2", rc);
   const std::unique_ptr<z_stream, InflateEnd> guard(&z);
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));  // NOLINT: zlib's API
   std::size_t in_left = data.size();
@@ -192,24 +217,25 @@ std::string gunzip(std::string_view data, std::size_t max_output) {
       if (inflateReset(&z) != Z_OK) corrupt_gzip(z, Z_STREAM_ERROR);
       continue;
     }
-    if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+    if (rc == Z_MEM_ERROR) zlib_failed("gunzip", "inflate", rc);
     if (rc != Z_OK) corrupt_gzip(z, rc);  // Z_BUF_ERROR: input ended inside the stream
   }
   return out;
 }
 
-std::string gzip(std::string_view data) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK)
-    throw std::bad_alloc();
+std::string detail::gzip(std::string_view data, const ZlibAllocator& allocator) {
+  z_stream z = make_stream(allocator);
+  if (const int rc = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindowBits, 8,
+                                  Z_DEFAULT_STRATEGY);
+      rc != Z_OK)
+    zlib_failed("gzip", "deflateInit2", rc);
   const std::unique_ptr<z_stream, DeflateEnd> guard(&z);
   std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));  // NOLINT: zlib's API
   z.avail_in = static_cast<uInt>(data.size());
   z.next_out = reinterpret_cast<Bytef*>(out.data());
   z.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END) throw std::bad_alloc();
+  if (const int rc = deflate(&z, Z_FINISH); rc != Z_STREAM_END) zlib_failed("gzip", "deflate", rc);
   out.resize(z.total_out);
   return out;
 }

@@ -47,4 +47,15 @@ struct Base64Scan {
 Base64Scan scan_base64(std::string_view text);
 std::string decode_clean_base64(const std::string& clean);
 
+// zlib's memory allocator (zlib's alloc_func / free_func; null: malloc and free). A seam
+// for tests, which pass one that fails at the Nth call: zlib's own failures must surface
+// as cloudtwin::Error naming the cause, never as std::bad_alloc.
+struct ZlibAllocator {
+  void* (*alloc)(void* opaque, unsigned items, unsigned size) = nullptr;
+  void (*free)(void* opaque, void* address) = nullptr;
+  void* opaque = nullptr;
+};
+std::string gunzip(std::string_view data, std::size_t max_output, const ZlibAllocator& allocator);
+std::string gzip(std::string_view data, const ZlibAllocator& allocator);
+
 }  // namespace cloudtwin::core::detail

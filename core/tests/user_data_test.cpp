@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cloudtwin/core/error.hpp"
+#include "encoding_detail.hpp"
 
 namespace cloudtwin::core {
 namespace {
@@ -228,6 +232,50 @@ TEST(Gzip, LimitIsInclusive) {
   EXPECT_EQ(gunzip(packed, 1000).size(), 1000u);
   EXPECT_EQ(gunzip(packed, SIZE_MAX).size(), 1000u);  // "no limit" must not wrap around
   EXPECT_EQ(thrown_by([&] { gunzip(packed, 999); }).code, ErrorCode::UserDataTooLarge);
+}
+
+// zlib's allocator fails at its Nth call: zlib's own failure is a cloudtwin::Error that
+// names the call and the cause (it was std::bad_alloc, which says neither).
+struct FailingAllocator {
+  int calls = 0;
+  int fail_at = 0;
+  static void* alloc(void* self, unsigned items, unsigned size) {
+    auto* a = static_cast<FailingAllocator*>(self);
+    return ++a->calls == a->fail_at ? nullptr : std::calloc(items, size);
+  }
+  static void release(void* /*self*/, void* address) { std::free(address); }
+  detail::ZlibAllocator zlib() { return {&alloc, &release, this}; }
+};
+
+TEST(Gzip, ZlibFailuresAreErrorsNamingTheCause) {
+  // More than one 16 KiB chunk of output: inflate then keeps a window (its 2nd allocation).
+  const std::string packed = gzip(std::string(100000, 'a'));
+  const std::string zlib = std::string(", zlib ") + zlibVersion() + ")";
+  struct Case {
+    bool inflating;
+    int fail_at;
+    std::string want;
+  };
+  const std::vector<Case> cases{
+      {true, 1, "gunzip: zlib's inflateInit2 failed (out of memory" + zlib},
+      {true, 2, "gunzip: zlib's inflate failed (out of memory" + zlib},  // the window
+      {false, 1, "gzip: zlib's deflateInit2 failed (out of memory" + zlib},
+      {false, 3, "gzip: zlib's deflateInit2 failed (out of memory" + zlib},
+  };
+  for (const auto& c : cases) {
+    FailingAllocator a;
+    a.fail_at = c.fail_at;
+    const Thrown t = thrown_by([&] {
+      if (c.inflating)
+        detail::gunzip(packed, 100000, a.zlib());
+      else
+        detail::gzip("data", a.zlib());
+    });
+    EXPECT_EQ(t.code, ErrorCode::System) << c.want;
+    EXPECT_EQ(t.message, c.want);
+  }
+  FailingAllocator never;  // the seam itself changes nothing when nothing fails
+  EXPECT_EQ(detail::gunzip(detail::gzip("data", never.zlib()), 4, never.zlib()), "data");
 }
 
 // ---- decode_user_data -----------------------------------------------------------------------

@@ -1,40 +1,22 @@
 // LinkAddresses over libnl-route-3: the only file of the host module that includes libnl.
 // Never runs `ip`.
 #include <linux/if_addr.h>
-#include <netlink/addr.h>
-#include <netlink/cache.h>
-#include <netlink/errno.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/mac_ip.hpp"
 #include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/netlink/nl_handles.hpp"
 
 namespace cloudtwin::host {
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const noexcept {
-    if (p != nullptr) Free(p);
-  }
-};
-using Socket = std::unique_ptr<nl_sock, Deleter<nl_sock, nl_socket_free>>;
-using Cache = std::unique_ptr<nl_cache, Deleter<nl_cache, nl_cache_free>>;
-using NlAddr = std::unique_ptr<nl_addr, Deleter<nl_addr, nl_addr_put>>;
-using LinkPtr = std::unique_ptr<rtnl_link, Deleter<rtnl_link, rtnl_link_put>>;
-using AddrPtr = std::unique_ptr<rtnl_addr, Deleter<rtnl_addr, rtnl_addr_put>>;
-
-[[noreturn]] void fail(const std::string& what, int err) {
-  throw Error(ErrorCode::System, what + ": " + nl_geterror(err));
-}
+using nl::fail;
 
 std::optional<LinkAddress> to_link_address(const nl_addr* a, int prefix_length) {
   if (a == nullptr) return std::nullopt;
@@ -53,7 +35,7 @@ std::optional<LinkAddress> to_link_address(const nl_addr* a, int prefix_length) 
   return std::nullopt;
 }
 
-NlAddr to_nl(const LinkAddress& a) {
+nl::Addr to_nl(const LinkAddress& a) {
   nl_addr* out = nullptr;
   if (a.ipv6()) {
     const auto v6 = core::Ipv6::parse(a.address);
@@ -64,16 +46,12 @@ NlAddr to_nl(const LinkAddress& a) {
   }
   if (out == nullptr) throw Error(ErrorCode::System, "out of memory building a netlink address");
   nl_addr_set_prefixlen(out, a.prefix_length);
-  return NlAddr(out);
+  return nl::Addr(out);
 }
 
 class LibnlLinkAddresses final : public LinkAddresses {
  public:
-  LibnlLinkAddresses() : sock_(nl_socket_alloc()) {
-    if (!sock_) throw Error(ErrorCode::System, "cannot allocate a netlink socket");
-    if (const int err = nl_connect(sock_.get(), NETLINK_ROUTE); err < 0)
-      fail("cannot connect to rtnetlink", err);
-  }
+  LibnlLinkAddresses() : sock_(nl::route_socket()) {}
 
   std::optional<ObservedLink> observe(const std::string& name) override {
     const auto link = find(name);
@@ -83,16 +61,13 @@ class LibnlLinkAddresses final : public LinkAddresses {
     const char* kind = rtnl_link_get_type(link.get());
     out.bridge = kind != nullptr && std::strcmp(kind, "bridge") == 0;
     const int ifindex = rtnl_link_get_ifindex(link.get());
-    nl_cache* raw = nullptr;
-    if (const int err = rtnl_addr_alloc_cache(sock_.get(), &raw); err < 0)
-      fail("cannot read the addresses of link '" + name + "'", err);
-    const Cache addrs(raw);
-    for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
-      auto* a = reinterpret_cast<rtnl_addr*>(o);
-      if (rtnl_addr_get_ifindex(a) != ifindex) continue;
+    const auto addrs = nl::dump(sock_.get(), rtnl_addr_alloc_cache,
+                                "cannot read the addresses of link '" + name + "'");
+    nl::for_each<rtnl_addr>(addrs.get(), [&](rtnl_addr* a) {
+      if (rtnl_addr_get_ifindex(a) != ifindex) return;
       if (auto la = to_link_address(rtnl_addr_get_local(a), rtnl_addr_get_prefixlen(a)))
         out.addresses.push_back(std::move(*la));
-    }
+    });
     std::sort(out.addresses.begin(), out.addresses.end());
     return out;
   }
@@ -105,7 +80,7 @@ class LibnlLinkAddresses final : public LinkAddresses {
       throw Error(ErrorCode::NotFound,
                   "cannot " + op.to_string() + ": no link named '" + op.link + "'");
     }
-    const AddrPtr a(rtnl_addr_alloc());
+    const nl::LinkAddr a(rtnl_addr_alloc());
     if (!a) throw Error(ErrorCode::System, "out of memory building a netlink address");
     const auto local = to_nl(op.address);
     rtnl_addr_set_ifindex(a.get(), rtnl_link_get_ifindex(link.get()));
@@ -122,15 +97,15 @@ class LibnlLinkAddresses final : public LinkAddresses {
   }
 
  private:
-  LinkPtr find(const std::string& name) {
+  nl::Link find(const std::string& name) {
     rtnl_link* raw = nullptr;
     const int err = rtnl_link_get_kernel(sock_.get(), 0, name.c_str(), &raw);
     if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return nullptr;
     if (err < 0) fail("cannot read link '" + name + "'", err);
-    return LinkPtr(raw);
+    return nl::Link(raw);
   }
 
-  Socket sock_;
+  nl::Socket sock_;
 };
 
 }  // namespace

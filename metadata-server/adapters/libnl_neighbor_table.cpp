@@ -3,34 +3,18 @@
 
 #include <linux/neighbour.h>
 #include <net/if.h>
-#include <netlink/addr.h>
-#include <netlink/cache.h>
-#include <netlink/netlink.h>
-#include <netlink/route/neighbour.h>
 
-#include <cctype>
-#include <memory>
+#include <string>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
+#include "cloudtwin/netlink/nl_handles.hpp"
 
 namespace cloudtwin::metadata {
 
 namespace {
 
-struct SockFree {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
-struct CacheFree {
-  void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
-struct AddrFree {
-  void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-
-Error netlink_error(const std::string& what, int err) {
-  return Error(ErrorCode::System,
-               "cannot read the neighbour table: " + what + ": " + nl_geterror(err));
-}
+constexpr const char* kWhat = "cannot read the neighbour table";
 
 }  // namespace
 
@@ -46,16 +30,10 @@ std::vector<std::string> LibnlNeighborTable::macs(std::string_view device,
   nl_addr* raw_dst = nullptr;
   if (nl_addr_parse(std::string(address).c_str(), AF_UNSPEC, &raw_dst) != 0)
     throw Error(ErrorCode::InvalidArgument, "'" + std::string(address) + "' is not an address");
-  const std::unique_ptr<nl_addr, AddrFree> dst(raw_dst);
+  const nl::Addr dst(raw_dst);
 
-  const std::unique_ptr<nl_sock, SockFree> sock(nl_socket_alloc());
-  if (!sock) throw Error(ErrorCode::System, "cannot read the neighbour table: out of memory");
-  if (const int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
-    throw netlink_error("connect", err);
-  nl_cache* raw_cache = nullptr;
-  if (const int err = rtnl_neigh_alloc_cache(sock.get(), &raw_cache); err < 0)
-    throw netlink_error("dump", err);
-  const std::unique_ptr<nl_cache, CacheFree> cache(raw_cache);
+  const auto sock = nl::route_socket(kWhat);
+  const auto cache = nl::dump(sock.get(), rtnl_neigh_alloc_cache, std::string(kWhat) + ": dump");
 
   std::vector<std::string> out;
   for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
@@ -68,9 +46,7 @@ std::vector<std::string> LibnlNeighborTable::macs(std::string_view device,
     const auto* ll = rtnl_neigh_get_lladdr(n);
     if (ll == nullptr || nl_addr_get_len(ll) != 6) continue;
     char buf[64];
-    std::string mac = nl_addr2str(ll, buf, sizeof buf);
-    for (auto& c : mac) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.push_back(std::move(mac));
+    out.push_back(core::lower(nl_addr2str(ll, buf, sizeof buf)));
   }
   return out;
 }

@@ -7,24 +7,11 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/ini.hpp"
 #include "cloudtwin/core/mac_ip.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::metadata {
 
 namespace {
-
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    const auto start = s.find_first_not_of(" \t", pos);
-    if (start == std::string_view::npos) break;
-    const auto end = s.find_first_of(" \t", start);
-    out.emplace_back(
-        s.substr(start, end == std::string_view::npos ? s.size() - start : end - start));
-    pos = end == std::string_view::npos ? s.size() : end;
-  }
-  return out;
-}
 
 bool parse_bool(std::string_view v, bool& out) {
   if (v == "true" || v == "yes" || v == "on" || v == "1") return out = true, true;
@@ -145,7 +132,8 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
     if (key == "server.listen") {
       config.listen.clear();
       try {
-        for (const auto& w : words(value)) config.listen.push_back(ListenSpec::parse(w));
+        for (const auto& w : core::words(value, " \t"))
+          config.listen.push_back(ListenSpec::parse(w));
       } catch (const Error& e) {
         throw bad(e.what());
       }

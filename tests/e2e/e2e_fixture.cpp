@@ -6,6 +6,8 @@
 #include <sstream>
 #include <thread>
 
+#include "cloudtwin/core/strings.hpp"
+
 namespace cloudtwin::e2e {
 
 namespace fs = std::filesystem;
@@ -24,11 +26,7 @@ std::string missing_prerequisite() {
   return "";
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.erase(0, 1);
-  return s;
-}
+std::string trim(std::string_view s) { return std::string(core::trim(s)); }
 
 // The text after "@@KEY=" up to the end of its line, in console output after `from`.
 std::string console_value(const std::string& log, const std::string& key, std::size_t from) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/vm/process.hpp"
 
 namespace cloudtwin::vm {
@@ -46,13 +47,6 @@ void require_file(const std::filesystem::path& path, const char* what) {
     throw Error(ErrorCode::InvalidArgument,
                 std::string("QemuGuest: ") + what + " '" + path.string() + "' does not exist");
   }
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
 }
 
 }  // namespace
@@ -198,7 +192,7 @@ std::optional<std::string> text_between(std::string_view log, std::string_view b
   const auto start = b + begin.size();
   const auto e = log.find(end, start);
   if (e == std::string_view::npos) return std::nullopt;
-  return std::string(trim(log.substr(start, e - start)));
+  return std::string(core::trim(log.substr(start, e - start)));
 }
 
 std::optional<std::string> line_value(std::string_view log, std::string_view key) {
@@ -207,7 +201,7 @@ std::optional<std::string> line_value(std::string_view log, std::string_view key
   while (pos < log.size()) {
     auto eol = log.find('\n', pos);
     if (eol == std::string_view::npos) eol = log.size();
-    const auto line = trim(log.substr(pos, eol - pos));
+    const auto line = core::trim(log.substr(pos, eol - pos));
     if (line.substr(0, needle.size()) == needle) return std::string(line.substr(needle.size()));
     pos = eol + 1;
   }

@@ -47,20 +47,6 @@ class Datasource {
   virtual std::vector<std::string> warnings() const { return {}; }
 };
 
-// Sources not written yet: always "not found", so probing order and reports already work.
-class NotFoundDatasource : public Datasource {
- public:
-  explicit NotFoundDatasource(std::string name) : name_(std::move(name)) {}
-  std::string name() const override { return name_; }
-  bool probe() override { return false; }
-
- private:
-  std::string name_;
-};
-
-std::unique_ptr<Datasource> make_nocloud_stub();  // TODO(issue 4): label cidata
-std::unique_ptr<Datasource> make_ec2_stub();      // TODO(issue 4): IMDSv2
-
 struct ProbeResult {
   Datasource* found = nullptr;         // null: no source found
   std::vector<std::string> errors;     // sources that were present but broken

@@ -42,7 +42,7 @@ enum class Method { Static, Dhcp, Skip };
 const char* to_string(Method m) noexcept;
 
 // Desired configuration of one NIC, matched to a link by MAC.
-struct NicPlan {
+struct InterfacePlan {
   core::Mac mac;
   std::string source;  // where it came from, for messages: "ETH0", "MAC 02:00:..."
   Method method = Method::Static;
@@ -52,11 +52,11 @@ struct NicPlan {
   std::vector<RouteSpec> routes;  // in order: on-link helpers, then gateway routes
   std::vector<std::string> dns;
   std::vector<std::string> search_domains;
-  auto operator<=>(const NicPlan&) const = default;
+  auto operator<=>(const InterfacePlan&) const = default;
 };
 
 struct NetworkPlan {
-  std::vector<NicPlan> nics;
+  std::vector<InterfacePlan> nics;
   std::vector<std::string> warnings;  // NICs left out and why
 };
 
