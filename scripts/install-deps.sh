@@ -30,6 +30,7 @@ RUNTIME_TEST_PKGS=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-config-nwfilter
   iptables dnsmasq-base
   cloud-init amazon-ec2-utils
+  awscli python3-botocore
   nginx-light wrk iperf3 curl
 )
 

@@ -1,6 +1,7 @@
 #include "cloudtwin/metadata/cli.hpp"
 
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -57,6 +58,19 @@ std::string read_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The host's machine id (systemd's, else D-Bus's), else its host name: stable across
+// restarts, which is all the derived account id needs.
+std::string host_machine_id() {
+  for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+    std::ifstream in(path);
+    std::string id;
+    if (in >> id && !id.empty()) return id;
+  }
+  char name[256] = "";
+  ::gethostname(name, sizeof name - 1);
+  return name;
 }
 
 }  // namespace
@@ -165,12 +179,17 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "cloudtwin-metadata: " << line << "\n" << std::flush;
   };
   for (const auto& w : warnings) log(w);
-  const auto signer =
-      OpenSslIdentitySigner::load_or_create(config.identity_key, config.identity_cert);
+  const auto signer = OpenSslIdentitySigner::load_or_create(
+      config.identity_key, config.identity_cert, config.identity_rsa2048_key,
+      config.identity_rsa2048_cert);
+  const HostIdentity host(
+      signer.get(),
+      config.account_id.empty() ? derive_account_id(host_machine_id()) : config.account_id,
+      [] { return std::chrono::system_clock::now(); });
   std::unique_ptr<InstanceStore> records;
   std::string records_from;
   if (!config.instances_dir.empty()) {
-    auto dir = std::make_unique<DirectoryInstanceStore>(config.instances_dir, signer.get(), log,
+    auto dir = std::make_unique<DirectoryInstanceStore>(config.instances_dir, &host, log,
                                                         DirectoryInstanceStore::kNoRescanFromFind,
                                                         config.record_defaults);
     dir->reload();
@@ -178,12 +197,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     records = std::move(dir);
     records_from = config.instances_dir;
   } else {
-    records = std::make_unique<LibvirtInstanceStore>(config.libvirt_uri, signer.get(), log,
+    records = std::make_unique<LibvirtInstanceStore>(config.libvirt_uri, &host, log,
                                                      config.record_defaults);
     records_from = "libvirt " + config.libvirt_uri;
   }
   NoticeBoard board;
-  NoticeStore store(*records, board, signer.get());
+  NoticeStore store(*records, board, &host);
   std::unique_ptr<CtlServer> ctl;
   if (!config.ctl_socket.empty()) {
     ctl = std::make_unique<CtlServer>(
@@ -195,11 +214,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   OsRandom random;
   TokenService tokens(random);
-  const Handler handler(tokens, config.token_ttl_max);
+  IdentityCredentials credentials(random, [] { return std::chrono::system_clock::now(); });
+  const Handler handler(tokens, config.token_ttl_max, &credentials);
   LibnlNeighborTable neighbors;
   ServerOptions server_options;
   server_options.access_log = config.access_log;
   server_options.limits = config.limits;
+  server_options.header_timeout = config.header_timeout;
   if (config.neighbor_check) server_options.neighbors = &neighbors;
   Server server(config.listen, store, handler, log, server_options);
   for (const auto& b : server.bound()) out << "listening on " << b.to_string() << "\n";

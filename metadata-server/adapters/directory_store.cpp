@@ -16,11 +16,11 @@ namespace cloudtwin::metadata {
 
 namespace fs = std::filesystem;
 
-DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const IdentitySigner* signer,
-                                               LogSink log, std::chrono::milliseconds min_interval,
+DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const HostIdentity* host, LogSink log,
+                                               std::chrono::milliseconds min_interval,
                                                MetadataOptions defaults)
     : dir_(std::move(dir)),
-      signer_(signer),
+      host_(host),
       log_(std::move(log)),
       min_interval_(min_interval),
       defaults_(defaults),
@@ -138,7 +138,7 @@ void DirectoryInstanceStore::rescan_locked() {
       if (!in) throw Error(ErrorCode::Io, name + ": cannot be read");
       std::ostringstream text;
       text << in.rdbuf();
-      state.served = make_served(parse_instance_json(text.str(), name, defaults_), signer_,
+      state.served = make_served(parse_instance_json(text.str(), name, defaults_), host_,
                                  path.stem().string());
       log_("loaded " + name + " (instance " + state.served->instance.instance_id + ")");
     } catch (const std::exception& e) {

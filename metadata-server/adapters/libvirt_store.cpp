@@ -55,7 +55,7 @@ std::string domain_uuid(virDomainPtr d) {
 
 struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
   std::string uri;
-  const IdentitySigner* signer = nullptr;
+  const HostIdentity* host = nullptr;
   LogSink log;
   MetadataOptions defaults;
 
@@ -127,7 +127,7 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
           old != domains.end() && old->second->instance == instance && old->second->name == name) {
         return false;
       }
-      domains[uuid] = make_served(std::move(instance), signer, name);
+      domains[uuid] = make_served(std::move(instance), host, name);
       log("loaded domain '" + name + "' (instance " + domains[uuid]->instance.instance_id + ")");
     } catch (const std::exception& e) {
       log("skipping instance record: " + std::string(e.what()));
@@ -222,12 +222,12 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
   }
 };
 
-LibvirtInstanceStore::LibvirtInstanceStore(std::string uri, const IdentitySigner* signer,
-                                           LogSink log, MetadataOptions defaults)
+LibvirtInstanceStore::LibvirtInstanceStore(std::string uri, const HostIdentity* host, LogSink log,
+                                           MetadataOptions defaults)
     : state_(std::make_shared<State>()) {
   ensure_event_loop();
   state_->uri = std::move(uri);
-  state_->signer = signer;
+  state_->host = host;
   state_->log = std::move(log);
   state_->defaults = defaults;
   const std::lock_guard lock(state_->mutex);

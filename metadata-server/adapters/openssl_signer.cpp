@@ -98,7 +98,13 @@ File open_file(const std::filesystem::path& path, int flags, mode_t mode, const 
   return File(f);
 }
 
-void generate(const std::filesystem::path& key_path, const std::filesystem::path& cert_path) {
+struct Pair {
+  Key key;
+  Cert cert;
+};
+
+void generate(const std::filesystem::path& key_path, const std::filesystem::path& cert_path,
+              const char* common_name) {
   Key key(EVP_RSA_gen(2048));
   if (!key) fail("generating an RSA key");
   Cert cert(X509_new());
@@ -109,7 +115,7 @@ void generate(const std::filesystem::path& key_path, const std::filesystem::path
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 10L * 365 * 24 * 3600);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
-  const auto cn = reinterpret_cast<const unsigned char*>("cloudtwin-metadata instance identity");
+  const auto cn = reinterpret_cast<const unsigned char*>(common_name);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, cn, -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) fail("self-signing the certificate");
@@ -126,18 +132,9 @@ void generate(const std::filesystem::path& key_path, const std::filesystem::path
     fail(cert_path.string() + ": cannot write the certificate");
 }
 
-}  // namespace
-
-struct OpenSslIdentitySigner::Impl {
-  Key key;
-  Cert cert;
-};
-
-OpenSslIdentitySigner::OpenSslIdentitySigner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-OpenSslIdentitySigner::~OpenSslIdentitySigner() = default;
-
-std::unique_ptr<OpenSslIdentitySigner> OpenSslIdentitySigner::load_or_create(
-    const std::filesystem::path& key, const std::filesystem::path& cert) {
+// Loads a PEM key and its certificate, generating both when both are missing.
+Pair load_pair(const std::filesystem::path& key, const std::filesystem::path& cert,
+               const char* common_name) {
   const bool have_key = std::filesystem::exists(key);
   const bool have_cert = std::filesystem::exists(cert);
   if (have_key != have_cert) {
@@ -145,56 +142,96 @@ std::unique_ptr<OpenSslIdentitySigner> OpenSslIdentitySigner::load_or_create(
                                    (have_key ? key : cert).string() +
                                    " exists; restore it or remove both to generate a new pair");
   }
-  if (!have_key) generate(key, cert);
-  auto impl = std::make_unique<Impl>();
+  if (!have_key) generate(key, cert, common_name);
+  Pair pair;
   {
     auto f = open_file(key, O_RDONLY, 0, "r");
-    impl->key.reset(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));
-    if (!impl->key) fail(key.string() + ": not a PEM private key");
+    pair.key.reset(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));
+    if (!pair.key) fail(key.string() + ": not a PEM private key");
   }
   auto f = open_file(cert, O_RDONLY, 0, "r");
-  impl->cert.reset(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
-  if (!impl->cert) fail(cert.string() + ": not a PEM certificate");
-  if (X509_check_private_key(impl->cert.get(), impl->key.get()) != 1) {
+  pair.cert.reset(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
+  if (!pair.cert) fail(cert.string() + ": not a PEM certificate");
+  if (X509_check_private_key(pair.cert.get(), pair.key.get()) != 1) {
     fail(cert.string() + " does not belong to the key " + key.string());
   }
-  return std::unique_ptr<OpenSslIdentitySigner>(new OpenSslIdentitySigner(std::move(impl)));
+  return pair;
 }
 
-std::string OpenSslIdentitySigner::sign(IdentityFormat format, std::string_view document) const {
-  if (format == IdentityFormat::Signature) {
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    std::size_t len = 0;
-    if (!ctx ||
-        EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1 ||
-        EVP_DigestSign(ctx.get(), nullptr, &len,
-                       reinterpret_cast<const unsigned char*>(document.data()),
-                       document.size()) != 1) {
-      fail("signing the identity document");
-    }
-    std::string sig(len, '\0');
-    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                       reinterpret_cast<const unsigned char*>(document.data()),
-                       document.size()) != 1) {
-      fail("signing the identity document");
-    }
-    return base64_lines(reinterpret_cast<const unsigned char*>(sig.data()), len);
-  }
+// PKCS#7 signedData with the document inside and no certificates, as EC2 serves it.
+std::string pkcs7_sign(const Pair& pair, const EVP_MD* digest, std::string_view document) {
   Bio in(BIO_new_mem_buf(document.data(), static_cast<int>(document.size())));
   if (!in) fail("allocating a BIO");
-  std::unique_ptr<PKCS7, Pkcs7Free> p7(PKCS7_sign(impl_->cert.get(), impl_->key.get(), nullptr,
-                                                  in.get(), PKCS7_BINARY | PKCS7_NOCERTS));
-  if (!p7) fail("making the PKCS#7 signature");
+  constexpr int kFlags = PKCS7_BINARY | PKCS7_NOCERTS | PKCS7_PARTIAL;
+  std::unique_ptr<PKCS7, Pkcs7Free> p7(PKCS7_sign(nullptr, nullptr, nullptr, nullptr, kFlags));
+  if (!p7 || !PKCS7_sign_add_signer(p7.get(), pair.cert.get(), pair.key.get(), digest, kFlags) ||
+      PKCS7_final(p7.get(), in.get(), kFlags) != 1) {
+    fail("making the PKCS#7 signature");
+  }
   Bio out(BIO_new(BIO_s_mem()));
   if (!out || PEM_write_bio_PKCS7(out.get(), p7.get()) != 1) fail("writing the PKCS#7 signature");
   return strip_pem(drain(out.get()));
 }
 
-std::string OpenSslIdentitySigner::certificate_pem() const {
+std::string pem_of(const Cert& cert) {
   Bio out(BIO_new(BIO_s_mem()));
-  if (!out || PEM_write_bio_X509(out.get(), impl_->cert.get()) != 1)
-    fail("writing the certificate");
+  if (!out || PEM_write_bio_X509(out.get(), cert.get()) != 1) fail("writing the certificate");
   return drain(out.get());
+}
+
+}  // namespace
+
+struct OpenSslIdentitySigner::Impl {
+  Pair host;     // signature, pkcs7
+  Pair rsa2048;  // rsa2048
+};
+
+OpenSslIdentitySigner::OpenSslIdentitySigner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+OpenSslIdentitySigner::~OpenSslIdentitySigner() = default;
+
+std::unique_ptr<OpenSslIdentitySigner> OpenSslIdentitySigner::load_or_create(
+    const std::filesystem::path& key, const std::filesystem::path& cert,
+    const std::filesystem::path& rsa2048_key, const std::filesystem::path& rsa2048_cert) {
+  auto impl = std::make_unique<Impl>();
+  impl->host = load_pair(key, cert, "cloudtwin-metadata instance identity");
+  impl->rsa2048 = load_pair(rsa2048_key.empty() ? with_suffix(key, "-rsa2048") : rsa2048_key,
+                            rsa2048_cert.empty() ? with_suffix(cert, "-rsa2048") : rsa2048_cert,
+                            "cloudtwin-metadata instance identity RSA-2048");
+  return std::unique_ptr<OpenSslIdentitySigner>(new OpenSslIdentitySigner(std::move(impl)));
+}
+
+std::filesystem::path OpenSslIdentitySigner::with_suffix(const std::filesystem::path& path,
+                                                         const std::string& suffix) {
+  auto out = path;
+  out.replace_filename(path.stem().string() + suffix + path.extension().string());
+  return out;
+}
+
+std::string OpenSslIdentitySigner::sign(IdentityFormat format, std::string_view document) const {
+  if (format == IdentityFormat::Pkcs7) return pkcs7_sign(impl_->host, EVP_sha1(), document);
+  if (format == IdentityFormat::Rsa2048) return pkcs7_sign(impl_->rsa2048, EVP_sha256(), document);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  std::size_t len = 0;
+  if (!ctx ||
+      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->host.key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &len,
+                     reinterpret_cast<const unsigned char*>(document.data()),
+                     document.size()) != 1) {
+    fail("signing the identity document");
+  }
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+                     reinterpret_cast<const unsigned char*>(document.data()),
+                     document.size()) != 1) {
+    fail("signing the identity document");
+  }
+  return base64_lines(reinterpret_cast<const unsigned char*>(sig.data()), len);
+}
+
+std::string OpenSslIdentitySigner::certificate_pem() const { return pem_of(impl_->host.cert); }
+
+std::string OpenSslIdentitySigner::rsa2048_certificate_pem() const {
+  return pem_of(impl_->rsa2048.cert);
 }
 
 }  // namespace cloudtwin::metadata

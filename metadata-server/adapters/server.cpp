@@ -21,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 #include <thread>
@@ -35,6 +36,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// How long a connection the server ends keeps reading (and dropping) the client's bytes.
+constexpr std::chrono::seconds kLinger{2};
 
 #ifdef IPV6_FREEBIND
 constexpr int kIpv6Freebind = IPV6_FREEBIND;
@@ -177,18 +181,30 @@ struct Server::Impl {
     tcp::socket socket;
     asio::steady_timer timer;
     Clock::time_point last = Clock::now();
+    // Set while a request has begun and not ended, or while lingering after a close.
+    Clock::time_point request_deadline = Clock::time_point::max();
     bool done = false;
+
+    Clock::time_point deadline(std::chrono::milliseconds idle) const {
+      return std::min(last + idle, request_deadline);
+    }
+    // Brings the watchdog's wake-up forward (its wait ends, it re-arms at the new time).
+    void must_end_by(Clock::time_point t) {
+      request_deadline = t;
+      if (t < timer.expiry()) timer.expires_at(t);
+    }
   };
 
-  // Closes the connection once it has been idle (or stuck in one request or one
-  // reply) for idle_timeout: slow clients cannot hold a connection forever.
+  // Closes the connection once it has been idle (or stuck in one reply) for
+  // idle_timeout, or a request begun is not complete within header_timeout: slow
+  // clients cannot hold a connection.
   asio::awaitable<void> watchdog(std::shared_ptr<Conn> c) {
     boost::system::error_code ec;
     while (!c->done) {
-      c->timer.expires_at(c->last + options.idle_timeout);
+      c->timer.expires_at(c->deadline(options.idle_timeout));
       co_await c->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (c->done) break;
-      if (Clock::now() >= c->last + options.idle_timeout) {
+      if (Clock::now() >= c->deadline(options.idle_timeout)) {
         c->socket.close(ec);  // the session's pending read or write ends with an error
         break;
       }
@@ -307,8 +323,7 @@ struct Server::Impl {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
       parser.body_limit(options.body_limit);
-      co_await http::async_read(socket, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      co_await read_request(*conn, buffer, parser, ec);
       conn->last = Clock::now();
       if (ec == http::error::end_of_stream || ec == asio::error::bad_descriptor ||
           ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -325,15 +340,67 @@ struct Server::Impl {
         version = parser.get().version();
         response = answer(parser.get(), peer);
       }
+      keep_alive = keep_alive && !closes_connection(response.status);
       serialise(out, response, keep_alive, version);
       const int old_ttl = response.ip_ttl > 0 ? set_ttl(socket, v6, response.ip_ttl) : 0;
       const std::array<asio::const_buffer, 2> buffers{asio::buffer(out),
                                                       asio::buffer(response.body)};
       co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
       if (old_ttl > 0) set_ttl(socket, v6, old_ttl);
-      if (ec || !keep_alive) break;
+      if (ec) co_return;
+      if (!keep_alive) break;
     }
-    socket.shutdown(tcp::socket::shutdown_send, ec);
+    co_await linger(*conn, buffer);
+  }
+
+  // One request into `parser`, from what `buffer` holds first (pipelined requests),
+  // then from the socket. Like http::async_read, except that a request begun (a
+  // byte of it seen) must end within header_timeout: the watchdog drops it then.
+  asio::awaitable<void> read_request(Conn& c, beast::flat_buffer& buffer,
+                                     http::request_parser<http::string_body>& parser,
+                                     boost::system::error_code& ec) {
+    ec = {};
+    for (;;) {
+      if (buffer.size() > 0) {
+        const auto used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (!ec && parser.is_done()) break;
+        if (ec && ec != http::error::need_more) break;
+        ec = {};
+        if (used > 0 && buffer.size() > 0) continue;  // header done, body bytes follow
+      }
+      if (c.request_deadline == Clock::time_point::max() &&
+          (buffer.size() > 0 || parser.got_some())) {
+        c.must_end_by(Clock::now() + options.header_timeout);
+      }
+      const auto n =
+          co_await c.socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)),
+                                            asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::eof) {
+        ec = buffer.size() > 0 || parser.got_some() ? http::error::partial_message
+                                                    : http::error::end_of_stream;
+      }
+      if (ec) break;
+      buffer.commit(n);
+    }
+    c.request_deadline = Clock::time_point::max();
+  }
+
+  // Closing with unread bytes from the client makes the kernel send RST, which can
+  // destroy the answer still on its way (the client sent a body we refused, or more
+  // pipelined requests). So, as nginx's lingering close: stop sending, read and drop
+  // what comes until the client closes, for at most kLinger.
+  asio::awaitable<void> linger(Conn& c, beast::flat_buffer& buffer) {
+    boost::system::error_code ec;
+    c.socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    c.must_end_by(Clock::now() + kLinger);
+    for (;;) {
+      buffer.clear();
+      co_await c.socket.async_read_some(buffer.prepare(4096),
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
   }
 };
 

@@ -40,6 +40,10 @@ bool apply_imds_key(Config& c, const std::string& key, const std::string& value,
     bool v1 = true;
     if (!parse_bool(value, v1)) throw bad("expected true or false");
     c.record_defaults.http_tokens = v1 ? HttpTokens::Optional : HttpTokens::Required;
+  } else if (key == "imds.account_id") {
+    if (value.size() != 12 || value.find_first_not_of("0123456789") != std::string::npos)
+      throw bad("expected 12 digits, as an AWS account id");
+    c.account_id = value;
   } else if (key == "limits.requests_per_second") {
     unsigned n = 0;
     if (!parse_number(value, 0u, 10'000'000u, n)) throw bad("expected 0 (unlimited) or more");
@@ -112,6 +116,19 @@ std::string ListenSpec::to_string() const {
   return out;
 }
 
+std::string derive_account_id(std::string_view machine_id) {
+  // FNV-1a: stable across versions and platforms, unlike std::hash.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : machine_id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  std::string out(12, '0');
+  for (auto it = out.rbegin(); it != out.rend(); ++it, h /= 10)
+    *it = static_cast<char>('0' + h % 10);
+  return out;
+}
+
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source) {
   std::vector<std::string> warnings;
@@ -154,6 +171,14 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
       config.threads = n;
     } else if (key == "server.neighbor_check") {
       if (!parse_bool(value, config.neighbor_check)) throw bad("expected true or false");
+    } else if (key == "server.header_timeout") {
+      unsigned n = 0;
+      if (!parse_number(value, 1u, 30u, n)) throw bad("expected seconds 1-30");
+      config.header_timeout = std::chrono::seconds(n);
+    } else if (key == "identity.rsa2048_key") {
+      config.identity_rsa2048_key = value;
+    } else if (key == "identity.rsa2048_cert") {
+      config.identity_rsa2048_cert = value;
     } else if (key == "identity.key") {
       config.identity_key = value;
     } else if (key == "identity.cert") {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/metadata/identity_credentials.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -73,12 +74,6 @@ const std::set<std::string> kLifecycleStates = {
     "Warmed:Pending", "Warmed:Running", "Warmed:Stopped", "Warmed:Hibernated", "Warmed:Terminated"};
 
 }  // namespace
-
-std::string iso8601_utc(SysClock::time_point t) {
-  const auto tm = utc(t);
-  char buf[64];
-  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
-}
 
 std::string http_date_utc(SysClock::time_point t) {
   const auto tm = utc(t);
@@ -243,7 +238,7 @@ std::shared_ptr<const ServedInstance> NoticeStore::find(std::string_view listene
   const auto notices = board_.notices(id);
   c.base = base;
   c.version = version;
-  c.derived = notices ? make_served(base->instance, signer_, base->name, *notices) : nullptr;
+  c.derived = notices ? make_served(base->instance, host_, base->name, *notices) : nullptr;
   return c.derived ? c.derived : base;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cloudtwin/core/strings.hpp"
+
 namespace cloudtwin::metadata {
 
 namespace {
@@ -45,25 +47,18 @@ Response text(std::string_view body) {
   return r;
 }
 
-struct Target {
-  bool root = false;         // "/"
-  std::string_view version;  // first segment
-  std::string_view rest;     // after "/<version>/", may be empty
-};
-
-std::optional<Target> split_target(std::string_view target) {
-  const auto q = target.find_first_of("?#");
-  if (q != std::string_view::npos) target = target.substr(0, q);
-  if (target.empty() || target.front() != '/') return std::nullopt;
-  target.remove_prefix(1);
+std::optional<Target> split_target(std::string_view target, std::string& scratch) {
+  const auto path = request_path(target, scratch);
+  if (!path) return std::nullopt;
+  std::string_view p = path->substr(1);
   Target t;
-  if (target.empty()) {
+  if (p.empty()) {
     t.root = true;
     return t;
   }
-  const auto slash = target.find('/');
-  t.version = target.substr(0, slash);
-  if (slash != std::string_view::npos) t.rest = target.substr(slash + 1);
+  const auto slash = p.find('/');
+  t.version = p.substr(0, slash);
+  if (slash != std::string_view::npos) t.rest = p.substr(slash + 1);
   return t;
 }
 
@@ -80,6 +75,52 @@ const std::string& versions_listing() {
 }
 
 }  // namespace
+
+std::optional<std::string_view> request_path(std::string_view target, std::string& scratch) {
+  const auto q = target.find_first_of("?#");
+  if (q != std::string_view::npos) target = target.substr(0, q);
+  // Absolute form (RFC 9112 section 3.2.2), sent by clients that were told the service
+  // is a proxy: the authority is ignored, as EC2 answers whatever Host names it.
+  if (core::starts_with_icase(target, "http://") || core::starts_with_icase(target, "https://")) {
+    target.remove_prefix(target.find("//") + 2);
+    const auto slash = target.find('/');
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  if (target.empty() || target.front() != '/') return std::nullopt;
+  // Nearly every request is already clean: no copy then.
+  if (target.find("//") == std::string_view::npos && target.find("/.") == std::string_view::npos)
+    return target;
+  // Repeated slashes are one (SDKs send "//latest/..." when the endpoint ends in '/'),
+  // "." and ".." are resolved as RFC 3986 section 5.2.4 does, clamped at "/": a path
+  // can only ever name something inside the tree.
+  std::vector<std::string_view> segments;
+  bool directory = target.back() == '/';
+  std::size_t pos = 1;
+  while (pos <= target.size()) {
+    auto end = target.find('/', pos);
+    if (end == std::string_view::npos) end = target.size();
+    const auto seg = target.substr(pos, end - pos);
+    pos = end + 1;
+    if (seg.empty()) continue;
+    directory = seg == "." || seg == "..";
+    if (seg == ".") continue;
+    if (seg == "..") {
+      if (!segments.empty()) segments.pop_back();
+      continue;
+    }
+    segments.push_back(seg);
+  }
+  if (target.back() == '/') directory = true;
+  scratch = "/";
+  for (std::size_t n = 0; n < segments.size(); ++n) {
+    if (n) scratch += '/';
+    scratch += segments[n];
+  }
+  if (directory && !segments.empty()) scratch += '/';
+  return std::string_view(scratch);
+}
+
+bool closes_connection(int status) { return status >= 400 && status != 429; }
 
 std::optional<std::string_view> Request::header(std::string_view name) const {
   return find_header(headers, name);
@@ -138,18 +179,28 @@ Response Handler::handle(const Request& request, const ServedInstance* caller,
                          Clock::time_point now) const {
   if (caller == nullptr) return error_response(404);
   if (caller->instance.options.http_endpoint == HttpEndpoint::Disabled) return error_response(403);
-  if (request.method == "PUT") return put_token(request, *caller, now);
-  if (request.method == "GET" || request.method == "HEAD") return get(request, *caller, now);
+  std::string scratch;
+  const auto target = split_target(request.target, scratch);
+  if (request.method == "PUT") return put_token(request, target, *caller, now);
+  if (target && !target->root && target->rest == "api/token") {
+    // EC2's answer to anything but PUT on the token path, token or not: 405 with
+    // "Allow: OPTIONS, PUT" and an empty text/plain body.
+    Response r = text("");
+    r.status = 405;
+    r.headers.emplace_back("Allow", "OPTIONS, PUT");
+    return r;
+  }
+  if (request.method == "GET" || request.method == "HEAD")
+    return get(request, target, *caller, now);
   auto r = error_response(405);
   r.headers.emplace_back("Allow", "GET, HEAD, PUT");
   return r;
 }
 
-Response Handler::put_token(const Request& request, const ServedInstance& caller,
-                            Clock::time_point now) const {
+Response Handler::put_token(const Request& request, const std::optional<Target>& target,
+                            const ServedInstance& caller, Clock::time_point now) const {
   // A PUT relayed by a proxy is how SSRF reaches IMDS; EC2 refuses it.
   if (request.header("X-Forwarded-For")) return error_response(403);
-  const auto target = split_target(request.target);
   if (!target || target->version != "latest" || target->rest != "api/token")
     return error_response(403);
   const auto ttl_text = request.header(kTokenTtlHeader);
@@ -161,8 +212,8 @@ Response Handler::put_token(const Request& request, const ServedInstance& caller
   return r;
 }
 
-Response Handler::get(const Request& request, const ServedInstance& caller,
-                      Clock::time_point now) const {
+Response Handler::get(const Request& request, const std::optional<Target>& target,
+                      const ServedInstance& caller, Clock::time_point now) const {
   std::optional<std::chrono::seconds> left;
   if (const auto token = request.header(kTokenHeader)) {
     left = tokens_.check(*token, caller.instance.instance_id, now);
@@ -170,19 +221,23 @@ Response Handler::get(const Request& request, const ServedInstance& caller,
   } else if (caller.instance.options.http_tokens == HttpTokens::Required) {
     return error_response(401);
   }
-  const auto target = split_target(request.target);
   if (!target) return error_response(400);
   Response r;
   if (target->root) {
     r = text(versions_listing());
   } else if (!is_api_version(target->version)) {
     r = error_response(404);
-  } else if (target->rest == "api/token") {
-    r = error_response(405);
-    r.headers.emplace_back("Allow", "PUT");
   } else {
     const auto& entry = caller.tree.find(target->rest);
-    r = entry.kind == MetadataTree::Kind::NotFound ? error_response(404) : text(entry.value());
+    if (entry.kind == MetadataTree::Kind::NotFound) {
+      r = error_response(404);
+    } else if (entry.kind == MetadataTree::Kind::Leaf &&
+               is_identity_credentials_path(target->rest)) {
+      r = credentials_ ? text(credentials_->answer(target->rest, caller.instance))
+                       : error_response(404);
+    } else {
+      r = text(entry.value());
+    }
   }
   if (left) r.headers.emplace_back(kTokenTtlHeader, std::to_string(left->count()));
   if (request.method == "HEAD") r.body.clear();

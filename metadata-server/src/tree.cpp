@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "cloudtwin/metadata/identity_credentials.hpp"
+
 namespace cloudtwin::metadata {
 
 namespace {
@@ -251,6 +253,9 @@ void put_meta_data(MetadataTree& t, const Instance& i) {
     for (const auto& [key, value] : i.tags) t.put("meta-data/tags/instance/" + key, value);
   }
   if (i.iam) put_iam(t, *i.iam);
+  // Answered by the handler (IdentityCredentials): values change while the tree stays.
+  t.put(kIdentityCredentialsInfo, {});
+  t.put(kIdentityCredentialsKeys, {});
 }
 
 void put_notices(MetadataTree& t, const Notices& n) {
@@ -286,11 +291,29 @@ MetadataTree build_tree(const Instance& i, const IdentitySigner* signer, const N
   return t;
 }
 
-std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer,
+HostIdentity::HostIdentity(const IdentitySigner* signer, std::string account_id,
+                           std::function<std::chrono::system_clock::time_point()> now)
+    : signer_(signer), account_id_(std::move(account_id)), now_(std::move(now)) {}
+
+std::string HostIdentity::first_loaded(const std::string& instance_id) const {
+  const std::lock_guard lock(mutex_);
+  auto& t = first_loaded_[instance_id];
+  if (t.empty()) t = iso8601_utc(now_());
+  return t;
+}
+
+Instance HostIdentity::complete(Instance instance) const {
+  if (instance.account_id.empty()) instance.account_id = account_id_;
+  if (instance.pending_time.empty()) instance.pending_time = first_loaded(instance.instance_id);
+  return instance;
+}
+
+std::shared_ptr<const ServedInstance> make_served(Instance instance, const HostIdentity* host,
                                                   std::string name, const Notices& notices) {
   auto s = std::make_shared<ServedInstance>();
   s->name = std::move(name);
-  s->tree = build_tree(instance, signer, notices);
+  if (host) instance = host->complete(std::move(instance));
+  s->tree = build_tree(instance, host ? host->signer() : nullptr, notices);
   s->instance = std::move(instance);
   return s;
 }

@@ -126,3 +126,33 @@ TEST(Config, ShippedConfigFileParses) {
 
 }  // namespace
 }  // namespace cloudtwin::metadata
+
+namespace cloudtwin::metadata {
+namespace {
+
+TEST(Config, AccountIdHeaderTimeoutAndRsa2048Paths) {
+  Config c;
+  EXPECT_TRUE(apply_ini(c,
+                        "[imds]\naccount_id = 012345678901\n[server]\nheader_timeout = 3\n"
+                        "[identity]\nrsa2048_key = /k\nrsa2048_cert = /c\n",
+                        "m.conf")
+                  .empty());
+  EXPECT_EQ(c.account_id, "012345678901");
+  EXPECT_EQ(c.header_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c.identity_rsa2048_key, "/k");
+  EXPECT_EQ(c.identity_rsa2048_cert, "/c");
+  for (const char* bad : {"[imds]\naccount_id = 12345\n", "[imds]\naccount_id = 12345678901x\n",
+                          "[imds]\naccount_id = 1234567890123\n", "[server]\nheader_timeout = 0\n",
+                          "[server]\nheader_timeout = 31\n"}) {
+    EXPECT_THROW(apply_ini(c, bad, "m.conf"), Error) << bad;
+  }
+  // Derived: 12 digits, stable, different between hosts.
+  const auto a = derive_account_id("0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(a.size(), 12u);
+  EXPECT_EQ(a.find_first_not_of("0123456789"), std::string::npos);
+  EXPECT_EQ(derive_account_id("0123456789abcdef0123456789abcdef"), a);
+  EXPECT_NE(derive_account_id("fedcba9876543210fedcba9876543210"), a);
+}
+
+}  // namespace
+}  // namespace cloudtwin::metadata

@@ -71,10 +71,14 @@ class CompatTest : public ::testing::Test {
     }
     std::ofstream(dir / "instances" / "i.json") << record;
     signer = OpenSslIdentitySigner::load_or_create(dir / "id.key", dir / "id.crt");
-    store = std::make_unique<DirectoryInstanceStore>(dir / "instances", signer.get(),
+    host = std::make_unique<HostIdentity>(signer.get(), "123456789012",
+                                          [] { return std::chrono::system_clock::now(); });
+    store = std::make_unique<DirectoryInstanceStore>(dir / "instances", host.get(),
                                                      [](const std::string&) {});
     tokens = std::make_unique<TokenService>(random);
-    handler = std::make_unique<Handler>(*tokens);
+    credentials = std::make_unique<IdentityCredentials>(
+        random, [] { return std::chrono::system_clock::now(); });
+    handler = std::make_unique<Handler>(*tokens, TokenService::kMaxTtl, credentials.get());
     server =
         std::make_unique<Server>(std::vector<ListenSpec>{ListenSpec::parse("169.254.169.254:80")},
                                  *store, *handler, [](const std::string&) {});
@@ -93,8 +97,10 @@ class CompatTest : public ::testing::Test {
   fs::path dir;
   OsRandom random;
   std::unique_ptr<OpenSslIdentitySigner> signer;
+  std::unique_ptr<HostIdentity> host;
   std::unique_ptr<DirectoryInstanceStore> store;
   std::unique_ptr<TokenService> tokens;
+  std::unique_ptr<IdentityCredentials> credentials;
   std::unique_ptr<Handler> handler;
   std::unique_ptr<Server> server;
   std::thread thread;
@@ -160,6 +166,28 @@ TEST_F(CompatTest, IdentityDocumentVerifiesWithOpensslSmime) {
   const auto verified = run("openssl smime -verify -inform PEM -in " + (dir / "p7.pem").string() +
                             " -certfile " + (dir / "id.crt").string() + " -noverify 2>/dev/null");
   EXPECT_EQ(verified, doc);
+  const auto rsa = run("curl -sf http://169.254.169.254/latest/dynamic/instance-identity/rsa2048");
+  EXPECT_NE(rsa, p7);
+  std::ofstream(dir / "rsa.pem") << "-----BEGIN PKCS7-----\n" << rsa << "\n-----END PKCS7-----\n";
+  EXPECT_EQ(run("openssl smime -verify -inform PEM -in " + (dir / "rsa.pem").string() +
+                " -certfile " + (dir / "id-rsa2048.crt").string() + " -noverify 2>/dev/null"),
+            doc);
+  EXPECT_NE(doc.find("\"accountId\" : \"515336597381\""), std::string::npos) << doc;
+}
+
+// curl as SDKs use it: endpoint + "/latest/..." (a doubled slash; --path-as-is keeps it),
+// dot-segments sent as they are, and the absolute form a proxy-style client sends.
+TEST_F(CompatTest, CurlWithDoubledSlashesDotSegmentsAndAbsoluteForm) {
+  EXPECT_EQ(run("curl -sf --path-as-is http://169.254.169.254//latest/meta-data/instance-id"),
+            "i-1234567890abcdef0");
+  EXPECT_EQ(run("curl -sf --path-as-is "
+                "http://169.254.169.254/latest/meta-data/../meta-data/instance-id"),
+            "i-1234567890abcdef0");
+  EXPECT_EQ(run("curl -sf --request-target http://169.254.169.254/latest/meta-data/instance-id "
+                "http://169.254.169.254/"),
+            "i-1234567890abcdef0");
+  EXPECT_EQ(run("curl -s -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/api/token"),
+            "405");
 }
 
 }  // namespace

@@ -119,8 +119,11 @@ TEST_F(ServerTest, KeepAliveImdsV2Flow) {
   const auto bad =
       exchange(s, http::verb::get, "/latest/meta-data/", {{"X-aws-ec2-metadata-token", "nope"}});
   EXPECT_EQ(bad.result_int(), 401);
+  EXPECT_FALSE(bad.keep_alive());  // EC2 ends the connection after an error
+  s = connect();
   const auto post = exchange(s, http::verb::post, "/latest/meta-data/");
   EXPECT_EQ(post.result_int(), 405);
+  s = connect();
   EXPECT_EQ(exchange(s, http::verb::get, "/latest/user-data").body(),
             "#cloud-config\nhostname: twin\n");
 
@@ -145,6 +148,7 @@ TEST_F(ServerTest, AddressNotYetOnAnyInterfaceIsBound) {
 TEST_F(ServerTest, UnknownCallerGets404) {
   auto s = connect("127.0.0.2");
   EXPECT_EQ(exchange(s, http::verb::get, "/latest/meta-data/").result_int(), 404);
+  s = connect("127.0.0.2");
   EXPECT_EQ(exchange(s, http::verb::put, "/latest/api/token",
                      {{"X-aws-ec2-metadata-token-ttl-seconds", "60"}})
                 .result_int(),

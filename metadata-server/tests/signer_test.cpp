@@ -3,13 +3,16 @@
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "cloudtwin/core/error.hpp"
 #include "test_support.hpp"
@@ -51,6 +54,20 @@ std::string verify_pkcs7(const std::string& base64, X509* cert) {
   return ok == 1 ? content : "<bad signature>";
 }
 
+int digest_of(const std::string& base64) {
+  const std::string pem = "-----BEGIN PKCS7-----\n" + base64 + "\n-----END PKCS7-----\n";
+  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  PKCS7* p7 = PEM_read_bio_PKCS7(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  if (!p7) return 0;
+  const auto* infos = PKCS7_get_signer_info(p7);
+  const int nid = sk_PKCS7_SIGNER_INFO_num(infos) == 1
+                      ? OBJ_obj2nid(sk_PKCS7_SIGNER_INFO_value(infos, 0)->digest_alg->algorithm)
+                      : 0;
+  PKCS7_free(p7);
+  return nid;
+}
+
 TEST_F(SignerTest, GeneratesKeyPairAndSignaturesVerify) {
   const auto signer = OpenSslIdentitySigner::load_or_create(dir / "k" / "id.key", dir / "id.crt");
   struct stat st {};
@@ -60,12 +77,42 @@ TEST_F(SignerTest, GeneratesKeyPairAndSignaturesVerify) {
   const auto doc = identity_document(testing::sample_instance());
   X509* cert = read_cert(signer->certificate_pem());
   ASSERT_NE(cert, nullptr);
-  for (const auto format : {IdentityFormat::Pkcs7, IdentityFormat::Rsa2048}) {
-    const auto b64 = signer->sign(format, doc);
-    EXPECT_EQ(b64.find("-----"), std::string::npos);
-    EXPECT_EQ(verify_pkcs7(b64, cert), doc);
-    EXPECT_EQ(verify_pkcs7(signer->sign(format, doc + " "), cert), doc + " ");
-  }
+  X509* rsa2048_cert = read_cert(signer->rsa2048_certificate_pem());
+  ASSERT_NE(rsa2048_cert, nullptr);
+  ASSERT_EQ(::stat((dir / "k" / "id-rsa2048.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // pkcs7: the host key, SHA-1 as EC2's; rsa2048: its own key, SHA-256. Each verifies
+  // with its own certificate only.
+  const auto pkcs7 = signer->sign(IdentityFormat::Pkcs7, doc);
+  const auto rsa2048 = signer->sign(IdentityFormat::Rsa2048, doc);
+  EXPECT_NE(pkcs7, rsa2048);
+  EXPECT_EQ(pkcs7.find("-----"), std::string::npos);
+  EXPECT_EQ(verify_pkcs7(pkcs7, cert), doc);
+  EXPECT_EQ(verify_pkcs7(rsa2048, rsa2048_cert), doc);
+  EXPECT_EQ(verify_pkcs7(pkcs7, rsa2048_cert), "<bad signature>");
+  EXPECT_EQ(verify_pkcs7(rsa2048, cert), "<bad signature>");
+  EXPECT_EQ(digest_of(pkcs7), NID_sha1);
+  EXPECT_EQ(digest_of(rsa2048), NID_sha256);
+  EXPECT_EQ(verify_pkcs7(signer->sign(IdentityFormat::Rsa2048, doc + " "), rsa2048_cert),
+            doc + " ");
+  // The command the README gives guests, against each certificate.
+  const auto verify_cli = [&](const std::string& b64, const std::string& cert_pem) {
+    std::ofstream(dir / "sig") << "-----BEGIN PKCS7-----\n" << b64 << "\n-----END PKCS7-----\n";
+    std::ofstream(dir / "cert") << cert_pem;
+    const auto cmd = "openssl smime -verify -inform PEM -in " + (dir / "sig").string() +
+                     " -certfile " + (dir / "cert").string() + " -noverify 2>/dev/null";
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+      char buf[512];
+      for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+      ::pclose(p);
+    }
+    return out;
+  };
+  EXPECT_EQ(verify_cli(pkcs7, signer->certificate_pem()), doc);
+  EXPECT_EQ(verify_cli(rsa2048, signer->rsa2048_certificate_pem()), doc);
+  EXPECT_EQ(verify_cli(rsa2048, signer->certificate_pem()), "");
+  X509_free(rsa2048_cert);
 
   // signature: RSA-SHA256 over the document, base64.
   const auto sig_b64 = signer->sign(IdentityFormat::Signature, doc);
@@ -107,8 +154,14 @@ TEST_F(SignerTest, TreeServesSignatures) {
   const auto tree = build_tree(testing::sample_instance(), signer.get());
   EXPECT_EQ(tree.find("dynamic/instance-identity/").body, "document\npkcs7\nrsa2048\nsignature");
   X509* cert = read_cert(signer->certificate_pem());
-  EXPECT_EQ(verify_pkcs7(std::string(tree.find("dynamic/instance-identity/rsa2048").value()), cert),
-            tree.find("dynamic/instance-identity/document").body);
+  X509* rsa2048_cert = read_cert(signer->rsa2048_certificate_pem());
+  const auto& doc = tree.find("dynamic/instance-identity/document").body;
+  EXPECT_EQ(verify_pkcs7(std::string(tree.find("dynamic/instance-identity/pkcs7").value()), cert),
+            doc);
+  EXPECT_EQ(verify_pkcs7(std::string(tree.find("dynamic/instance-identity/rsa2048").value()),
+                         rsa2048_cert),
+            doc);
+  X509_free(rsa2048_cert);
   X509_free(cert);
 }
 

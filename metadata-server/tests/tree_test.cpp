@@ -86,7 +86,7 @@ TEST_F(SampleTree, PathsAnswerExactlyAsEc2) {
 TEST_F(SampleTree, MetaDataListingIsSortedWithSlashesOnSubtrees) {
   EXPECT_EQ(tree.find("meta-data/").body,
             "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/"
-            "\nhostname\niam/\n"
+            "\nhostname\niam/\nidentity-credentials/\n"
             "instance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nkernel-id\nlocal-"
             "hostname\n"
             "local-ipv4\nmac\nnetwork/\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\n"

@@ -3,7 +3,8 @@
 // Invariants beyond "no crash":
 //   - the status is one EC2 uses; an unknown caller always gets 404;
 //   - an answer to one instance never carries another instance's data;
-//   - a token minted for one instance is refused (401) for another.
+//   - a token minted for one instance is refused (401) for another;
+//   - the resolved path (request_path) never keeps "//", "." or ".." segments.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -38,7 +39,9 @@ std::shared_ptr<const md::ServedInstance> make(const char* id, const char* secre
       R"("}],"network-interfaces":[{"mac":"02:00:0a:00:00:01","local-ipv4s":["10.0.0.1"]}],)" +
       R"("iam":{"role":"r","credentials":{"SecretAccessKey":")" + secret + R"("}},)" +
       R"("tags":{"Name":")" + secret + R"("},"metadata-options":)" + options + "}";
-  return md::make_served(md::parse_instance_json(json, id), nullptr);
+  static const md::HostIdentity host(nullptr, "123456789012",
+                                     [] { return std::chrono::system_clock::from_time_t(0); });
+  return md::make_served(md::parse_instance_json(json, id), &host);
 }
 
 md::Request parse(std::string_view text) {
@@ -64,7 +67,9 @@ md::Request parse(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static FuzzRandom random;
   static md::TokenService tokens(random);
-  static const md::Handler handler(tokens);
+  static md::IdentityCredentials credentials(
+      random, [] { return std::chrono::system_clock::from_time_t(0); });
+  static const md::Handler handler(tokens, md::TokenService::kMaxTtl, &credentials);
   static const auto a = make("i-aaaa", "SECRET-OF-A", R"({"http-tokens":"optional"})");
   static const auto b = make("i-bbbb", "SECRET-OF-B",
                              R"({"http-tokens":"required","http-put-response-hop-limit":5})");
@@ -74,6 +79,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const md::Clock::time_point now{std::chrono::hours(++hours)};
 
   const auto request = parse(std::string_view(reinterpret_cast<const char*>(data), size));
+  // The resolved path is absolute, with no empty, "." or ".." segment left.
+  std::string scratch;
+  if (const auto path = md::request_path(request.target, scratch)) {
+    const std::string p(*path);
+    const std::string closed = p + (p.back() == '/' ? "" : "/");
+    if (p.front() != '/' || p.find("//") != std::string::npos ||
+        closed.find("/./") != std::string::npos || closed.find("/../") != std::string::npos) {
+      __builtin_trap();
+    }
+  }
   const auto for_a = handler.handle(request, a.get(), now);
   const auto for_b = handler.handle(request, b.get(), now);
   const auto for_none = handler.handle(request, nullptr, now);

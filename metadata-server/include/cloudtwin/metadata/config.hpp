@@ -2,6 +2,7 @@
 // Settings of cloudtwin-metadata: built-in defaults, then /etc/cloudtwin/metadata.conf
 // (INI), then command-line flags. Pure: the caller reads the file.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,15 @@ struct Config {
   std::string ctl_socket = "/run/cloudtwin/metadata.sock";  // [server] ctl_socket; "" = none
   std::string identity_key = "/var/lib/cloudtwin/metadata/identity.key";
   std::string identity_cert = "/var/lib/cloudtwin/metadata/identity.crt";
+  // [identity] rsa2048_key, rsa2048_cert: "" = identity_key / identity_cert with
+  // "-rsa2048" before the extension.
+  std::string identity_rsa2048_key;
+  std::string identity_rsa2048_cert;
+  // [imds] account_id: accountId of identity documents whose record has no account-id;
+  // "" = derive_account_id() of the host's machine id.
+  std::string account_id;
+  // [server] header_timeout (seconds): a request begun must be complete within it.
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(5);
   bool access_log = false;
   unsigned threads = 1;
   bool neighbor_check = true;  // [server] neighbor_check: caller's MAC from the kernel
@@ -30,12 +40,16 @@ struct Config {
   LimitOptions limits;  // [limits] requests_per_second, burst, connections_per_vm
 };
 
+// A stable 12-digit account id for this host, from its machine id (/etc/machine-id):
+// the same on every start, different between hosts.
+std::string derive_account_id(std::string_view machine_id);
+
 // Applies "[section] key = value" lines ('#' and ';' start comments). Known keys:
 // [server] listen (space-separated ListenSpecs), instances_dir, libvirt_uri, ctl_socket,
-// access_log, threads, neighbor_check; [identity] key, cert; [imds] token_ttl_max,
-// default_hop_limit, allow_imdsv1; [limits] requests_per_second, burst,
-// connections_per_vm. Unknown keys come back as warnings "source:line: ...".
-// Throws Error(InvalidArgument) with source:line for a malformed line or value.
+// access_log, threads, neighbor_check, header_timeout; [identity] key, cert, rsa2048_key,
+// rsa2048_cert; [imds] token_ttl_max, default_hop_limit, allow_imdsv1, account_id; [limits]
+// requests_per_second, burst, connections_per_vm. Unknown keys come back as warnings "source:line:
+// ...". Throws Error(InvalidArgument) with source:line for a malformed line or value.
 std::vector<std::string> apply_ini(Config& config, std::string_view text,
                                    const std::string& source);
 

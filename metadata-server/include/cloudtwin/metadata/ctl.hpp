@@ -24,12 +24,12 @@
 #include <string>
 #include <vector>
 
+#include "cloudtwin/metadata/identity_credentials.hpp"
 #include "cloudtwin/metadata/instance_store.hpp"
 
 namespace cloudtwin::metadata {
 
-// "2017-09-18T08:22:00Z" and "21 Jan 2019 09:00:43 GMT", as EC2 writes them.
-std::string iso8601_utc(std::chrono::system_clock::time_point t);
+// "21 Jan 2019 09:00:43 GMT", as EC2 writes it (iso8601_utc: identity_credentials.hpp).
 std::string http_date_utc(std::chrono::system_clock::time_point t);
 
 class NoticeBoard {
@@ -72,8 +72,8 @@ class NoticeBoard {
 // anywhere, find() costs one atomic load more than inner.find().
 class NoticeStore : public InstanceStore {
  public:
-  NoticeStore(InstanceStore& inner, const NoticeBoard& board, const IdentitySigner* signer)
-      : inner_(inner), board_(board), signer_(signer) {}
+  NoticeStore(InstanceStore& inner, const NoticeBoard& board, const HostIdentity* host)
+      : inner_(inner), board_(board), host_(host) {}
   std::shared_ptr<const ServedInstance> find(std::string_view listener,
                                              std::string_view address) override;
   std::vector<std::shared_ptr<const ServedInstance>> all() const override { return inner_.all(); }
@@ -85,7 +85,7 @@ class NoticeStore : public InstanceStore {
   };
   InstanceStore& inner_;
   const NoticeBoard& board_;
-  const IdentitySigner* signer_;
+  const HostIdentity* host_;
   std::mutex mutex_;
   std::map<std::string, Cached> cache_;  // by instance-id
 };

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "cloudtwin/metadata/identity_credentials.hpp"
 #include "cloudtwin/metadata/tokens.hpp"
 #include "cloudtwin/metadata/tree.hpp"
 
@@ -36,11 +37,34 @@ struct Response {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
+// The path of a request target as the handler resolves it: query and fragment cut off;
+// absolute form ("http://host/p") reduced to its path, the host ignored; repeated
+// slashes merged and "." / ".." resolved (RFC 3986 section 5.2.4), never above "/".
+// Returns a view of `target` when nothing changes, else of `scratch`; nullopt when the
+// target is neither origin form nor absolute form ("*", "latest/...").
+std::optional<std::string_view> request_path(std::string_view target, std::string& scratch);
+
+// A request path split for routing: "/" alone, or "/<version>/<rest>".
+struct Target {
+  bool root = false;         // "/"
+  std::string_view version;  // first segment
+  std::string_view rest;     // after "/<version>/", may be empty
+};
+
+// Whether the server ends the connection after an answer with this status: after every
+// error, as EC2 does (it sends "Connection: close" on every answer; keep-alive for
+// answers that succeed is ours, and saves clients a TCP handshake per key), except 429
+// for the request rate: a throttled client reconnecting would cost more of what is
+// being limited.
+bool closes_connection(int status);
+
 class Handler {
  public:
   // `token_ttl_max` ([imds] token_ttl_max): a token PUT asking for more is 400.
-  explicit Handler(TokenService& tokens, int token_ttl_max = TokenService::kMaxTtl)
-      : tokens_(tokens), token_ttl_max_(token_ttl_max) {}
+  // `credentials`, when set, answers meta-data/identity-credentials/ec2/*.
+  explicit Handler(TokenService& tokens, int token_ttl_max = TokenService::kMaxTtl,
+                   IdentityCredentials* credentials = nullptr)
+      : tokens_(tokens), token_ttl_max_(token_ttl_max), credentials_(credentials) {}
 
   // `caller` is the instance the request comes from, or null when the source is no
   // known VM (answered 404, like a path that does not exist: nothing is revealed).
@@ -48,12 +72,14 @@ class Handler {
                   Clock::time_point now) const;
 
  private:
-  Response put_token(const Request& request, const ServedInstance& caller,
-                     Clock::time_point now) const;
-  Response get(const Request& request, const ServedInstance& caller, Clock::time_point now) const;
+  Response put_token(const Request& request, const std::optional<Target>& target,
+                     const ServedInstance& caller, Clock::time_point now) const;
+  Response get(const Request& request, const std::optional<Target>& target,
+               const ServedInstance& caller, Clock::time_point now) const;
 
   TokenService& tokens_;
   int token_ttl_max_;
+  IdentityCredentials* credentials_;
 };
 
 // The error page EC2 sends (XHTML, text/html) with this status.

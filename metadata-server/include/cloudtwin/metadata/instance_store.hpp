@@ -58,7 +58,7 @@ class InstanceIndex {
 class DirectoryInstanceStore : public InstanceStore {
  public:
   static constexpr auto kNoRescanFromFind = std::chrono::milliseconds::max();
-  DirectoryInstanceStore(std::filesystem::path dir, const IdentitySigner* signer, LogSink log,
+  DirectoryInstanceStore(std::filesystem::path dir, const HostIdentity* host, LogSink log,
                          std::chrono::milliseconds min_interval = std::chrono::seconds(1),
                          MetadataOptions defaults = {});
 
@@ -81,7 +81,7 @@ class DirectoryInstanceStore : public InstanceStore {
   void rescan_locked();
 
   std::filesystem::path dir_;
-  const IdentitySigner* signer_;
+  const HostIdentity* host_;
   LogSink log_;
   std::chrono::milliseconds min_interval_;
   MetadataOptions defaults_;

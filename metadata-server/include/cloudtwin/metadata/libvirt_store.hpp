@@ -18,7 +18,7 @@ class LibvirtInstanceStore : public InstanceStore {
  public:
   // Connects to `uri` (e.g. qemu:///system, test:///default). When libvirt cannot be
   // reached the store starts empty, logs why, and keeps retrying.
-  LibvirtInstanceStore(std::string uri, const IdentitySigner* signer, LogSink log,
+  LibvirtInstanceStore(std::string uri, const HostIdentity* host, LogSink log,
                        MetadataOptions defaults = {});
   ~LibvirtInstanceStore() override;
   LibvirtInstanceStore(const LibvirtInstanceStore&) = delete;

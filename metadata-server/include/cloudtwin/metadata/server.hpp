@@ -33,6 +33,9 @@ struct ListenSpec {
 
 struct ServerOptions {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  // A request begun (a byte of it seen) must be complete within this, else the
+  // connection is closed without an answer, as nginx does at client_header_timeout.
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(5);
   std::size_t header_limit = 8 * 1024;  // past it: 431
   std::size_t body_limit = 4 * 1024;    // past it: 413
   bool access_log = false;              // method, path, status, source; never headers

@@ -3,6 +3,7 @@
 // Listings are written exactly as EC2 writes them: entries separated by LF, no final
 // LF, subtrees with a trailing '/', sorted by name; public-keys/ lists "0=name".
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,30 @@ class IdentitySigner {
   virtual ~IdentitySigner() = default;
   // Base64 text as EC2 serves it (lines of 64 characters, no PEM armour).
   virtual std::string sign(IdentityFormat format, std::string_view document) const = 0;
+};
+
+// What the host adds to every record it serves: the signer of the identity document,
+// and the values EC2 always has that a record may leave out. Thread-safe.
+class HostIdentity {
+ public:
+  // `account_id`: [imds] account_id or the host's derived one (12 digits). `now`: the
+  // wall clock, read when an instance id is first seen.
+  HostIdentity(const IdentitySigner* signer, std::string account_id,
+               std::function<std::chrono::system_clock::time_point()> now);
+  const IdentitySigner* signer() const { return signer_; }
+  const std::string& account_id() const { return account_id_; }
+  // pendingTime for a record without pending-time: when this server first loaded that
+  // instance id (ISO 8601), the same across reloads of the record.
+  std::string first_loaded(const std::string& instance_id) const;
+  // The record with account-id and pending-time filled where it leaves them out.
+  Instance complete(Instance instance) const;
+
+ private:
+  const IdentitySigner* signer_;
+  std::string account_id_;
+  std::function<std::chrono::system_clock::time_point()> now_;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<std::string, std::string> first_loaded_;
 };
 
 // The instance identity document, formatted as EC2 formats it ("key" : value).
@@ -115,7 +140,9 @@ struct ServedInstance {
 MetadataTree build_tree(const Instance& instance, const IdentitySigner* signer,
                         const Notices& notices = {});
 
-std::shared_ptr<const ServedInstance> make_served(Instance instance, const IdentitySigner* signer,
+// The record completed by `host` (when not null) and its tree, signed by host's signer.
+// `host` must outlive the result.
+std::shared_ptr<const ServedInstance> make_served(Instance instance, const HostIdentity* host,
                                                   std::string name = {},
                                                   const Notices& notices = {});
 

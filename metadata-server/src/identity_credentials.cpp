@@ -1,0 +1,56 @@
+#include "cloudtwin/metadata/identity_credentials.hpp"
+
+#include <array>
+#include <ctime>
+
+#include "cloudtwin/metadata/tree.hpp"
+
+namespace cloudtwin::metadata {
+
+bool is_identity_credentials_path(std::string_view path) {
+  return path == kIdentityCredentialsInfo || path == kIdentityCredentialsKeys;
+}
+
+std::string iso8601_utc(SysClock::time_point t) {
+  const std::time_t secs = SysClock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
+}
+
+IdentityCredentials::Issued IdentityCredentials::current(const std::string& instance_id,
+                                                         SysClock::time_point now) {
+  const std::lock_guard lock(mutex_);
+  auto& i = issued_[instance_id];
+  if (!i.token.empty() && now >= i.at && now < i.at + kRotation) return i;
+  // Access key ids are 20 characters of [A-Z2-7], "ASIA" for temporary ones.
+  std::array<std::uint8_t, 7> id{};
+  random_.fill(id);
+  static constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  i.access_key_id = "ASIACLOUDTWIN";
+  for (const auto b : id) i.access_key_id += kBase32[b & 31];
+  std::array<std::uint8_t, 30> secret{};
+  random_.fill(secret);
+  i.secret_access_key = base64url(secret);
+  std::array<std::uint8_t, 48> token{};
+  random_.fill(token);
+  i.token = "cloudtwin-local-not-valid-on-aws/" + base64url(token);
+  i.at = std::chrono::floor<std::chrono::seconds>(now);
+  return i;
+}
+
+std::string IdentityCredentials::answer(std::string_view path, const Instance& instance) {
+  const auto i = current(instance.instance_id, now_());
+  if (path == kIdentityCredentialsInfo) {
+    return "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + json_quote(iso8601_utc(i.at)) +
+           ",\n  \"AccountId\" : " + json_quote(instance.account_id) + "\n}";
+  }
+  return "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + json_quote(iso8601_utc(i.at)) +
+         ",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : " + json_quote(i.access_key_id) +
+         ",\n  \"SecretAccessKey\" : " + json_quote(i.secret_access_key) +
+         ",\n  \"Token\" : " + json_quote(i.token) +
+         ",\n  \"Expiration\" : " + json_quote(iso8601_utc(i.at + kLifetime)) + "\n}";
+}
+
+}  // namespace cloudtwin::metadata
