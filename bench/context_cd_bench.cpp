@@ -147,6 +147,7 @@ class RecordingHypervisor final : public Hypervisor {
   std::unique_ptr<ConsoleStream> open_console(const std::string& n, bool force) override {
     return h_->open_console(n, force);
   }
+  NodeInfo node_info() override { return h_->node_info(); }
 
  private:
   std::unique_ptr<Hypervisor> h_;

@@ -198,6 +198,11 @@ class LibvirtHypervisor final : public Hypervisor {
         info.record_element = md;
         std::free(md);
       }
+      virDomainInfo di{};
+      if (virDomainGetInfo(d.get(), &di) == 0) {  // else 0: the VM counts for nothing
+        info.vcpu = di.nrVirtCpu;
+        info.memory_mib = di.maxMem / 1024;
+      }
       out.push_back(std::move(info));
     }
     return out;
@@ -209,6 +214,11 @@ class LibvirtHypervisor final : public Hypervisor {
   void reboot_domain(const std::string& name) override {
     auto d = domain(name);
     if (virDomainReboot(d.get(), 0) != 0) fail("cannot reboot VM '" + name + "'");
+  }
+  NodeInfo node_info() override {
+    virNodeInfo n{};
+    if (virNodeGetInfo(conn_.get(), &n) != 0) fail("cannot read the host's CPUs and memory");
+    return {n.cpus, n.memory / 1024};
   }
   std::string domain_xml(const std::string& name) override {
     auto d = domain(name);

@@ -6,6 +6,7 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/net_service.hpp"
 #include "cloudtwin/record/json.hpp"
+#include "hosts.hpp"
 
 namespace cloudtwin::host {
 
@@ -59,7 +60,7 @@ std::string net_json(const NetworkSummary& n, const core::MacPrefix& host_conf) 
 
 std::string vm_json(const VmSummary& v) {
   return record::dump({{"name", v.name},
-                       {"state", v.active ? "running" : "shut off"},
+                       {"state", to_string(v.state)},
                        {"record", v.record ? record::instance_to_value(*v.record) : nullptr}});
 }
 
@@ -121,7 +122,7 @@ void print_net(std::ostream& out, const NetworkSummary& n, const core::MacPrefix
 
 void print_vm(std::ostream& out, const VmSummary& v) {
   std::vector<std::vector<std::string>> rows = {{"name:", v.name},
-                                                {"state:", v.active ? "running" : "shut off"}};
+                                                {"state:", std::string(to_string(v.state))}};
   if (v.record) {
     const auto& r = *v.record;
     const auto& e = r;
@@ -229,17 +230,7 @@ int run_net(const std::string& verb, const Args& a, CliContext& ctx) {
 }
 
 int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
-  auto hv = ctx.env.connect(ctx.uri);
-  auto iso = ctx.env.iso_writer();
-  auto settings = ctx.config.settings;
-  settings.overlay_pool = use_overlay_pool(ctx.config.overlays, ctx.uri);
-  settings.uri = ctx.uri;
-  auto storage = settings.overlay_pool && ctx.env.pool_storage
-                     ? ctx.env.pool_storage(ctx.uri, settings.instances_dir)
-                     : ctx.env.storage();
-  auto random = ctx.env.random();
-  auto vpn = ctx.env.vpn ? ctx.env.vpn(settings.vpn_state_dir) : nullptr;
-  VmService vms(*hv, *iso, *storage, *random, settings, vpn.get());
+  Hosts hosts(ctx);
   if (verb == "create") {
     const auto path = need_one(a, "TEMPLATE file");
     const auto text = ctx.env.read_file(path);
@@ -252,17 +243,19 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
       key = *k;
       while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
     }
-    const auto plan = vms.create(parse_vm_template_auto(*text, path), a.option("--name"), key);
+    const auto vm =
+        hosts.for_create().create(parse_vm_template_auto(*text, path), {a.option("--name"), key});
     if (a.json()) {
-      ctx.out << vm_json({plan.name, true, plan.record}) << "\n";
+      ctx.out << vm_json(vm) << "\n";
     } else {
-      ctx.out << "created VM " << plan.name << " (" << plan.instance_id << ")";
-      for (const auto& n : plan.nics) ctx.out << " " << n.ip.to_string() << "@" << n.network;
+      ctx.out << "created VM " << vm.name << " (" << vm.record->instance_id << ")";
+      for (const auto& n : vm.record->nics())
+        ctx.out << " " << n.ip.to_string() << "@" << n.network;
       ctx.out << "\n";
     }
   } else if (verb == "list") {
     if (!a.positional.empty()) throw UsageError{"vm list takes no arguments"};
-    const auto list = vms.list();
+    const auto list = hosts.list();
     if (a.json()) {
       ctx.out << "[";
       for (std::size_t i = 0; i < list.size(); ++i) ctx.out << (i ? "," : "") << vm_json(list[i]);
@@ -271,19 +264,21 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
     }
     std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "INSTANCE-ID", "ADDRESSES"}};
     for (const auto& v : list) {
-      rows.push_back({v.name, v.active ? "running" : "shut off",
+      rows.push_back({v.name, std::string(to_string(v.state)),
                       v.record ? v.record->instance_id : "-", ips_of(v)});
     }
     print_table(ctx.out, rows);
   } else if (verb == "show") {
-    const auto v = vms.show(need_one(a, "VM NAME"));
+    const auto name = need_one(a, "VM NAME");
+    const auto v = hosts.holding(name).show(name);
     if (a.json())
       ctx.out << vm_json(v) << "\n";
     else
       print_vm(ctx.out, v);
   } else if (verb == "delete") {
     const auto name = need_one(a, "VM NAME");
-    for (const auto& w : vms.remove(name)) ctx.err << "cloudtwin: warning: " << w << "\n";
+    for (const auto& w : hosts.holding(name).remove(name))
+      ctx.err << "cloudtwin: warning: " << w << "\n";
     if (!a.json()) ctx.out << "deleted VM " << name << "\n";
   } else {
     throw UsageError{"unknown vm subcommand '" + verb + "'"};

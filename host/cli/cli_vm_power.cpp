@@ -5,6 +5,8 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/console.hpp"
 #include "cloudtwin/record/json.hpp"
+#include "cloudtwin/host/libvirt_host.hpp"
+#include "hosts.hpp"
 
 namespace cloudtwin::host {
 
@@ -13,14 +15,17 @@ int run_vm_power(const std::string& verb, const Args& a, CliContext& ctx) {
   if (a.flags.count("--force") != 0 && verb != "stop" && verb != "console")
     throw UsageError{"--force applies to vm stop and vm console only"};
   const bool force = a.flags.count("--force") != 0;
-  auto hv = ctx.env.connect(ctx.uri);
-  auto iso = ctx.env.iso_writer();
-  auto storage = ctx.env.storage();
-  auto random = ctx.env.random();
-  VmService vms(*hv, *iso, *storage, *random, ctx.config.settings);
+  Hosts hosts(ctx);
+  auto& host = hosts.holding(name);
   if (verb == "console") {
     if (a.json()) throw UsageError{"vm console has no --json"};
-    auto console = vms.console(name, force);
+    auto* local = dynamic_cast<LibvirtHost*>(&host);
+    if (local == nullptr) {
+      throw Error(ErrorCode::InvalidArgument, "VM '" + name + "' runs on host '" + host.name() +
+                                                  "' (" + host.kind() +
+                                                  "), which has no serial console to attach to");
+    }
+    auto console = local->console(name, force);
     auto terminal = ctx.env.terminal();
     // On stderr: stdout carries the guest's bytes untouched.
     ctx.err << "Connected to VM " << name << " (escape character is ^])\r\n" << std::flush;
@@ -31,17 +36,17 @@ int run_vm_power(const std::string& verb, const Args& a, CliContext& ctx) {
   }
   std::string done;
   if (verb == "start") {
-    done = vms.start(name) ? "started" : "already running";
+    done = host.start(name) ? "started" : "already running";
   } else if (verb == "stop") {
-    done = !vms.stop(name, force) ? "already shut off" : force ? "stopped" : "asked to shut down";
+    done = !host.stop(name, force) ? "already shut off" : force ? "stopped" : "asked to shut down";
   } else {
-    vms.reboot(name);
+    host.reboot(name);
     done = "asked to reboot";
   }
   if (a.json()) {
-    const auto v = vms.show(name);
-    ctx.out << record::dump(
-                   {{"name", name}, {"result", done}, {"state", v.active ? "running" : "shut off"}})
+    ctx.out << record::dump({{"name", name},
+                             {"result", done},
+                             {"state", to_string(host.state(name))}})
             << "\n";
   } else {
     ctx.out << "VM " << name << " " << done << "\n";

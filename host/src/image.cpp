@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::host {
 
@@ -39,8 +40,7 @@ ImageInfo parse_qemu_img_info(std::string_view json, std::string_view source) {
 }
 
 std::string normalise_format(std::string_view format) {
-  std::string f;
-  for (char c : format) f.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  auto f = core::lower(format);
   return f == "vhd" ? "vpc" : f;
 }
 

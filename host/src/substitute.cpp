@@ -3,25 +3,18 @@
 #include <cctype>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::host {
 namespace {
 
-bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+using core::trim;
+using core::upper;
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
+bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
 std::string unquote(std::string s) {
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
-  return s;
-}
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
 
@@ -59,7 +52,7 @@ std::string substitute_references(std::string_view text, const SubstitutionScope
     }
     const auto start = i++;
     while (i < text.size() && name_char(text[i])) ++i;
-    const auto name = upper(std::string(text.substr(start + 1, i - start - 1)));
+    const auto name = upper(text.substr(start + 1, i - start - 1));
     if (i >= text.size() || text[i] != '[') {
       const auto s = scope.singles.find(name);
       if (s != scope.singles.end()) out += s->second;
@@ -85,7 +78,7 @@ std::string substitute_references(std::string_view text, const SubstitutionScope
                                                     "]: expected KEY=\"value\" after ','");
       }
       r.select_key = upper(trim(selector.substr(0, eq)));
-      r.select_value = unquote(trim(selector.substr(eq + 1)));
+      r.select_value = unquote(std::string(trim(selector.substr(eq + 1))));
     }
     if (r.attribute.empty()) {
       throw Error(ErrorCode::InvalidArgument,

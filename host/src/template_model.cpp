@@ -7,10 +7,22 @@
 
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/host/template.hpp"
 
 namespace cloudtwin::host {
 namespace {
+
+// EC2 keys that only an instance on EC2 can honour, while no host places VMs there: refused
+// rather than silently dropped. A row goes when EC2 placement makes its key work.
+struct Ec2KeyNotYet {
+  std::string_view key;
+  std::string_view what;
+};
+constexpr Ec2KeyNotYet kEc2KeysNotYet[] = {
+    {"ELASTICIP", "associates an Elastic IP with an EC2 instance"},
+    {"AUTHORIZED_PORTS", "opens ports in an EC2 security group"},
+};
 
 class Converter {
  public:
@@ -92,9 +104,7 @@ class Converter {
   }
 
   bool yes_no(const TemplatePair& p, const std::string& what) const {
-    std::string v;
-    for (char c : p.value)
-      v.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    const auto v = core::upper(p.value);
     if (v == "YES" || v == "TRUE") return true;
     if (v == "NO" || v == "FALSE") return false;
     fail(p.pos, what + " must be YES or NO, got '" + p.value + "'");
@@ -183,11 +193,9 @@ class Converter {
 
   std::string console_log(const TemplateAttr& a) const {
     const auto& v = single(a);
-    std::string upper;
-    for (char c : v)
-      upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    if (upper == "YES" || upper == "TRUE") return "YES";
-    if (upper == "NO" || upper == "FALSE" || v.empty()) return "";
+    const auto word = core::upper(v);
+    if (word == "YES" || word == "TRUE") return "YES";
+    if (word == "NO" || word == "FALSE" || v.empty()) return "";
     if (v.front() != '/' || v.find('\0') != std::string::npos) {
       fail(a.pos, "CONSOLE_LOG must be YES, NO or an absolute path, got '" + v + "'");
     }
@@ -227,10 +235,20 @@ class Converter {
     return out;
   }
 
+  void refuse_if_not_yet(const TemplatePair& p) const {
+    for (const auto& k : kEc2KeysNotYet) {
+      if (p.key != k.key) continue;
+      fail(p.pos, "EC2/" + p.key + " " + std::string(k.what) +
+                      ", but cloudtwin does not place VMs on EC2 yet; remove it to run this "
+                      "template on the local host");
+    }
+  }
+
   Ec2Spec ec2(const TemplateAttr& a) const {
     need_vector(a);
     Ec2Spec e;
     for (const auto& p : a.pairs) {
+      refuse_if_not_yet(p);
       if (p.key == "AMI")
         e.ami = p.value;
       else if (p.key == "KEYPAIR")

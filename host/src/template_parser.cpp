@@ -4,17 +4,13 @@
 #include <string>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/host/template.hpp"
 
 namespace cloudtwin::host {
 namespace {
 
 bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 class Parser {
  public:
@@ -84,7 +80,7 @@ class Parser {
     const auto at = here();
     while (!at_end() && is_name_char(peek())) advance();
     if (pos_ == start) fail(at, std::string("expected ") + what + ", found " + describe_here());
-    return upper(std::string(text_.substr(start, pos_ - start)));
+    return core::upper(text_.substr(start, pos_ - start));
   }
 
   void expect(char c, const std::string& context) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/host/template.hpp"
 
 namespace cloudtwin::host {
@@ -26,15 +27,13 @@ SourcePos pos_of(const YAML::Node& n) {
 
 std::string upper_key(std::string_view source, const YAML::Node& key) {
   if (!key.IsScalar()) fail(source, pos_of(key), "a template key must be a plain name");
-  std::string s = key.Scalar();
-  for (auto& c : s) {
+  const auto& s = key.Scalar();
+  for (char c : s) {
     if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_') {
-      fail(source, pos_of(key),
-           "template key '" + key.Scalar() + "' is not a name ([A-Za-z0-9_]+)");
+      fail(source, pos_of(key), "template key '" + s + "' is not a name ([A-Za-z0-9_]+)");
     }
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
-  return s;
+  return core::upper(s);
 }
 
 std::string scalar(std::string_view source, const YAML::Node& v, const std::string& what) {

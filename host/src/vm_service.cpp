@@ -189,7 +189,7 @@ std::vector<std::string> VmService::remove(const std::string& name) {
       warnings.emplace_back(e.what());
     }
   };
-  if (vm.active) hv_.destroy_domain(name);
+  if (vm.running()) hv_.destroy_domain(name);
   if (vm.record) {
     std::set<std::string> without_dhcp;  // bridge-mode networks
     for (const auto& n : hv_.list_networks()) {
@@ -209,13 +209,13 @@ std::vector<std::string> VmService::remove(const std::string& name) {
 }
 
 bool VmService::start(const std::string& name) {
-  if (show(name).active) return false;
+  if (show(name).running()) return false;
   hv_.start_domain(name);
   return true;
 }
 
 bool VmService::stop(const std::string& name, bool force) {
-  if (!show(name).active) return false;
+  if (!show(name).running()) return false;
   if (force)
     hv_.destroy_domain(name);
   else
@@ -224,13 +224,13 @@ bool VmService::stop(const std::string& name, bool force) {
 }
 
 void VmService::reboot(const std::string& name) {
-  if (!show(name).active)
+  if (!show(name).running())
     throw Error(ErrorCode::InvalidArgument, "VM '" + name + "' is not running; use vm start");
   hv_.reboot_domain(name);
 }
 
 std::unique_ptr<ConsoleStream> VmService::console(const std::string& name, bool force) {
-  if (!show(name).active)
+  if (!show(name).running())
     throw Error(ErrorCode::InvalidArgument, "VM '" + name + "' is not running; use vm start");
   return hv_.open_console(name, force);
 }
@@ -238,7 +238,7 @@ std::unique_ptr<ConsoleStream> VmService::console(const std::string& name, bool 
 std::vector<VmSummary> VmService::list() {
   std::vector<VmSummary> out;
   for (const auto& d : hv_.list_domains()) {
-    VmSummary s{d.name, d.active, std::nullopt};
+    VmSummary s{d.name, d.active ? VmState::Running : VmState::Stopped, std::nullopt};
     if (d.record_element) {
       try {
         s.record = record::instance_from_element(*d.record_element, "domain '" + d.name + "'");

@@ -61,7 +61,7 @@ TEST(LibvirtTestDriver, NetworksDhcpHostsDomainsAndRecords) {
   // Reservations count as in use (10.7.0.5 here); the lowest free address is .2.
   EXPECT_EQ(plan.nics.at(0).ip.to_string(), "10.7.0.2");
   const auto shown = vms.show("ct-vm1");
-  EXPECT_TRUE(shown.active);
+  EXPECT_TRUE(shown.running());
   ASSERT_TRUE(shown.record);
   EXPECT_EQ(*shown.record, plan.record);  // read back through virDomainGetMetadata
   EXPECT_EQ(shown.record->ami_id, "ami-7");

@@ -125,6 +125,8 @@ class FakeHypervisor : public Hypervisor {
     consoles_forced.push_back(force);
     return std::make_unique<ScriptedConsole>(console_script);
   }
+  NodeInfo node_info() override { return node; }
+  NodeInfo node{4, 8192};
   std::map<std::string, int> reboots;
   std::vector<bool> consoles_forced;
   // What the next console prints, chunk by chunk; nullopt closes it.
@@ -151,7 +153,8 @@ class FakeHypervisor : public Hypervisor {
   std::vector<DomainInfo> list_domains() override {
     std::vector<DomainInfo> out;
     for (const auto& [name, d] : doms) {
-      DomainInfo info{name, d.active, std::nullopt};
+      DomainInfo info{name, d.active, std::nullopt, number_in(d.xml, "<vcpu>"),
+                      number_in(d.xml, "<memory unit='MiB'>")};
       const auto a = d.xml.find("<cloudtwin:instance");
       if (a != std::string::npos) {
         const auto end = std::string("</cloudtwin:instance>");
@@ -164,6 +167,11 @@ class FakeHypervisor : public Hypervisor {
   }
 
  private:
+  static unsigned number_in(const std::string& xml, const std::string& tag) {
+    const auto at = xml.find(tag);
+    return at == std::string::npos ? 0U
+                                   : static_cast<unsigned>(std::stoul(xml.substr(at + tag.size())));
+  }
   Net& net(const std::string& name) {
     const auto it = nets.find(name);
     if (it == nets.end()) throw Error(ErrorCode::NotFound, "network '" + name + "'");
@@ -396,6 +404,7 @@ class HypervisorRef : public Hypervisor {
   std::unique_ptr<ConsoleStream> open_console(const std::string& n, bool force) override {
     return h_.open_console(n, force);
   }
+  NodeInfo node_info() override { return h_.node_info(); }
 
  private:
   Hypervisor& h_;

@@ -2,6 +2,7 @@
 // The seams of the host module: everything that touches libvirt, the disk or a process.
 // Services take these by reference; tests pass fakes that can fail at the Nth call.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,15 @@ struct DomainInfo {
   std::string name;
   bool active = false;
   std::optional<std::string> record_element;  // our <metadata> element, if any
+  unsigned vcpu = 0;                          // as defined (a stopped VM keeps its claim)
+  std::uint64_t memory_mib = 0;
+};
+
+// The machine libvirt runs on (virNodeGetInfo).
+struct NodeInfo {
+  unsigned cpus = 0;
+  std::uint64_t memory_mib = 0;
+  bool operator==(const NodeInfo&) const = default;
 };
 
 struct NetworkInfo {
@@ -59,6 +69,7 @@ class Hypervisor {
   virtual std::string domain_xml(const std::string& name) = 0;  // as libvirt stores it
   // `force`: take the console over from another client.
   virtual std::unique_ptr<ConsoleStream> open_console(const std::string& name, bool force) = 0;
+  virtual NodeInfo node_info() = 0;
 };
 
 // Addresses on the host's links, through rtnetlink (bridge-mode networks). Failures throw

@@ -1,23 +1,28 @@
 #pragma once
 // /etc/cloudtwin/host.conf, as `cloudtwin` reads it.
 
+#include <set>
 #include <string>
 #include <string_view>
 
+#include "cloudtwin/host/libvirt_host.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 
 namespace cloudtwin::host {
 
 // /etc/cloudtwin/host.conf: [libvirt] uri, domain_type; [storage] images, instances, overlays;
-// [network] mac_prefix, nwfilter ("none" disables it); [vpn] state_dir. Missing keys keep their
-// defaults.
+// [network] mac_prefix, nwfilter ("none" disables it); [vpn] state_dir; [capacity] vcpu,
+// memory_mib (what cloudtwin's VMs may use here; unset: the machine's totals). Missing keys
+// keep their defaults.
 struct HostConfig {
   std::string uri = "qemu:///system";
   std::string overlays = "auto";  // [storage] overlays: auto | pool | qemu-img
   HostSettings settings;
+  CapacityCaps capacity;
+  std::set<std::string> sections;  // those present: each may configure a host (cli/hosts.cpp)
 };
 // Throws ParseError with line and column for a line that is not a section, a
-// key = value pair, blank or a comment, and for a bad mac_prefix.
+// key = value pair, blank or a comment, and for a bad mac_prefix or capacity figure.
 HostConfig parse_host_conf(std::string_view text, std::string_view source = "host.conf");
 
 }  // namespace cloudtwin::host

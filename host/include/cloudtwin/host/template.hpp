@@ -82,8 +82,10 @@ struct Ec2Spec {
   std::string ami;
   std::string keypair;
   std::string instance_type;
-  std::string elastic_ip;
-  std::string authorized_ports;
+  // Refused with a message while no host places VMs on EC2 (kEc2KeysNotYet in
+  // template_model.cpp): never silently dropped.
+  std::string elastic_ip;                                 // ELASTICIP
+  std::string authorized_ports;                           // AUTHORIZED_PORTS = "22,8000-8080"
   std::string availability_zone;                          // AVAILABILITYZONE
   std::vector<std::string> security_groups;               // SECURITYGROUPS = "a,b"
   std::vector<std::pair<std::string, std::string>> tags;  // TAGS = "Name=web,Env=dev"

@@ -10,6 +10,7 @@
 
 #include "cloudtwin/core/mac_ip.hpp"
 #include "cloudtwin/host/adapters.hpp"
+#include "cloudtwin/host/host.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/network_xml.hpp"
 #include "cloudtwin/host/template.hpp"
@@ -35,12 +36,6 @@ struct HostSettings {
 // [storage] overlays: "pool" | "qemu-img" | "auto" (pool, except on test:///... URIs, whose
 // driver keeps volumes in memory only). Throws Error(InvalidArgument) for anything else.
 bool use_overlay_pool(const std::string& setting, const std::string& uri);
-
-struct VmSummary {
-  std::string name;
-  bool active = false;
-  std::optional<record::Instance> record;  // absent for domains cloudtwin did not create
-};
 
 class VmService {
  public:
