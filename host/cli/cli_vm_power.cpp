@@ -4,8 +4,8 @@
 #include "cli_args.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/console.hpp"
-#include "cloudtwin/record/json.hpp"
 #include "cloudtwin/host/libvirt_host.hpp"
+#include "cloudtwin/record/json.hpp"
 #include "hosts.hpp"
 
 namespace cloudtwin::host {
@@ -44,9 +44,8 @@ int run_vm_power(const std::string& verb, const Args& a, CliContext& ctx) {
     done = "asked to reboot";
   }
   if (a.json()) {
-    ctx.out << record::dump({{"name", name},
-                             {"result", done},
-                             {"state", to_string(host.state(name))}})
+    ctx.out << record::dump(
+                   {{"name", name}, {"result", done}, {"state", to_string(host.state(name))}})
             << "\n";
   } else {
     ctx.out << "VM " << name << " " << done << "\n";

@@ -200,11 +200,13 @@ TEST_F(CliFixture, VmLifecycle) {
   const auto& iso = storage.isos.at("/inst/web/context.iso");
   EXPECT_NE(iso.at(0).content.find("SSH_PUBLIC_KEY='ssh-ed25519 AAAA me@host'"), std::string::npos);
   EXPECT_EQ(run({"vm", "create", "/t/web.yaml", "--json"}, &out, &err), 0) << err;
-  EXPECT_EQ(out.rfind(R"({"name":"i-56666666666666666","state":"running","record":{"record-version":2,"instance-id":)"
-                      R"("i-56666666666666666","ami-id":"ami-9","instance-type":"t3.nano",)"
-                      R"("local-hostname":"i-56666666666666666")",
-                      0),
-            0U)
+  EXPECT_EQ(
+      out.rfind(
+          R"({"name":"i-56666666666666666","state":"running","record":{"record-version":2,"instance-id":)"
+          R"("i-56666666666666666","ami-id":"ami-9","instance-type":"t3.nano",)"
+          R"("local-hostname":"i-56666666666666666")",
+          0),
+      0U)
       << out;
   EXPECT_EQ(run({"vm", "list"}, &out), 0);
   EXPECT_EQ(out,

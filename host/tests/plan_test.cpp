@@ -4,10 +4,10 @@
 #include <deque>
 
 #include "cloudtwin/core/error.hpp"
-#include "cloudtwin/record/element.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/substitute.hpp"
 #include "cloudtwin/host/vm_plan.hpp"
+#include "cloudtwin/record/element.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -264,10 +264,10 @@ TEST(Plan, RecordJsonIsExactAndRoundTrips) {
   const auto served = record::parse_instance_json(record::instance_to_json(p.record), "record");
   EXPECT_EQ(served.local_ipv4, "192.168.122.3");
   EXPECT_EQ(served.user_data, "#cloud-config\nhostname: x");
-  EXPECT_EQ(p.record.nics().at(1),
-            (record::NicRecord{core::Mac::parse("02:00:c0:a8:7a:32"), core::Ipv4::parse("192.168.122.50"),
-                       1, "lan", core::Ipv4Cidr::parse("192.168.122.0/24"),
-                       core::Ipv4::parse("192.168.122.1")}));
+  EXPECT_EQ(p.record.nics().at(1), (record::NicRecord{core::Mac::parse("02:00:c0:a8:7a:32"),
+                                                      core::Ipv4::parse("192.168.122.50"), 1, "lan",
+                                                      core::Ipv4Cidr::parse("192.168.122.0/24"),
+                                                      core::Ipv4::parse("192.168.122.1")}));
   EXPECT_EQ(record::parse_instance_json(record::instance_to_json(p.record), "t"), p.record);
   EXPECT_EQ(record::instance_from_element(record::instance_element(p.record), "t"), p.record);
   record::Instance odd;

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "cloudtwin/record/instance.hpp"
 #include "cloudtwin/host/template.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 namespace cloudtwin::host {
 
