@@ -50,4 +50,31 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && equals_icase(s.substr(0, prefix.size()), prefix);
 }
 
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace cloudtwin::core

@@ -22,6 +22,13 @@ TEST(Strings, Case) {
   EXPECT_FALSE(starts_with_icase("multi", "multipart/"));
 }
 
+TEST(Strings, XmlEscape) {
+  EXPECT_EQ(xml_escape(""), "");
+  EXPECT_EQ(xml_escape("plain /path-1"), "plain /path-1");
+  EXPECT_EQ(xml_escape("<a href=\"x\">Tom's & Jerry</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom&apos;s &amp; Jerry&lt;/a&gt;");
+}
+
 TEST(Strings, Words) {
   const struct {
     std::string_view in, seps;

@@ -1,7 +1,6 @@
 #include "cloudtwin/metadata/identity_credentials.hpp"
 
 #include <array>
-#include <ctime>
 
 #include "cloudtwin/metadata/tree.hpp"
 
@@ -9,14 +8,6 @@ namespace cloudtwin::metadata {
 
 bool is_identity_credentials_path(std::string_view path) {
   return path == kIdentityCredentialsInfo || path == kIdentityCredentialsKeys;
-}
-
-std::string iso8601_utc(SysClock::time_point t) {
-  const std::time_t secs = SysClock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
 }
 
 IdentityCredentials::Issued IdentityCredentials::current(const std::string& instance_id,

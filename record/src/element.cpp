@@ -7,29 +7,12 @@
 #include <Poco/Exception.h>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::record {
 
 std::string record_element(std::string_view json) {
-  std::string text;
-  for (const char c : json) {
-    switch (c) {
-      case '&':
-        text += "&amp;";
-        break;
-      case '<':
-        text += "&lt;";
-        break;
-      case '>':
-        text += "&gt;";
-        break;
-      case '"':
-        text += "&quot;";
-        break;
-      default:
-        text += c;
-    }
-  }
+  const std::string text = core::xml_escape(json);
   const std::string tag = std::string(kRecordPrefix) + ":" + kRecordElement;
   return "<" + tag + " xmlns:" + kRecordPrefix + "=\"" + kRecordNamespace + "\">" + text + "</" +
          tag + ">";

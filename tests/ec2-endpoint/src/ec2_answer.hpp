@@ -7,12 +7,13 @@
 
 #include "cloudtwin/aws/ec2_types.hpp"
 #include "cloudtwin/aws/http_client.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::ec2test {
 
 inline constexpr std::string_view kEc2Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
-std::string xml_escape(std::string_view text);
+using core::xml_escape;
 // <name>escaped value</name>
 std::string element(std::string_view name, std::string_view value);
 

@@ -20,5 +20,8 @@ std::string lower(std::string_view s);
 std::vector<std::string> words(std::string_view s, std::string_view separators = " \t,");
 bool starts_with_icase(std::string_view s, std::string_view prefix) noexcept;
 bool equals_icase(std::string_view a, std::string_view b) noexcept;
+// `text` with & < > " ' as XML entities: safe in element text and in either kind of
+// attribute quotes.
+std::string xml_escape(std::string_view text);
 
 }  // namespace cloudtwin::core

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cloudtwin/core/mac_ip.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/host/bridge_addresses.hpp"
 
 namespace cloudtwin::host {
@@ -77,7 +78,6 @@ std::string render_network_metadata(const NetworkSpec& spec);
 // The <host/> element for virNetworkUpdate(VIR_NETWORK_SECTION_IP_DHCP_HOST).
 std::string render_dhcp_host_xml(const DhcpHost& host);
 
-// Escapes text for XML element content and attribute values.
-std::string xml_escape(std::string_view text);
+using core::xml_escape;  // element content and attribute values
 
 }  // namespace cloudtwin::host

@@ -27,8 +27,8 @@ inline constexpr std::string_view kIdentityCredentialsKeys =
 
 bool is_identity_credentials_path(std::string_view path);
 
-// "2017-09-18T08:22:00Z", as EC2 writes times in JSON.
-std::string iso8601_utc(SysClock::time_point t);
+// "2017-09-18T08:22:00Z", as EC2 writes times in JSON (the record's own writer of times).
+using record::iso8601_utc;
 
 class IdentityCredentials {
  public:
