@@ -11,10 +11,12 @@
 # Each run, in the vm namespace (addresses, routes and neighbours flushed, a fresh --root first):
 #   agent      `cloudtwin-agent local` then `cloudtwin-agent final` (EC2 datasource, MAC
 #              fallback, network, hostname, keys, the no-op user script run once)
-#   cloud-init a fresh /usr/bin/python3 (interpreter start counted, as at boot):
+#   cloud-init fresh /usr/bin/python3 interpreters (interpreter start counted, as at boot):
 #              DataSourceEc2.get_data() (IMDSv2 crawl) + get_userdata() (UserDataProcessor)
 #              + public keys + network_config, and the same script run once (its shell-script
-#              handler + scripts_user's runparts); the network is already up for it.
+#              handler + scripts_user's runparts); the network is already up for it. Timed
+#              twice: all in one interpreter, and split as it boots (and as local + final
+#              are): get_data + obj.pkl in one, the rest from obj.pkl in a second.
 # Prints the median wall times, the ratio and the agent's peak RSS (GNU time's %M).
 # Needs root; nothing outside the two namespaces is touched (no route leaves them).
 # Registered with the ctest label `bench`: never run by the test command.
