@@ -14,7 +14,7 @@
 #   create   wall time of `cloudtwin vm create` (define + context CD + start)
 #   boot     create returned -> status JSON printed (wall)
 #   uptime   the guest's own uptime when /init printed the status (kernel + init + agent)
-#   agent    local + final duration_ms from the agent's status JSON
+#   agent    local + final duration-ms from the agent's status JSON
 # Reference: TESTBED.md's tiny guest boots to a shell in ~3 s guest time, ~6 s wall (plain
 # qemu, no libvirt, no agent).
 set -euo pipefail
@@ -66,7 +66,7 @@ for i in $(seq "$RUNS"); do
   tr -d '\r' <"$W/console-$i.log" | sed -n '/=== CLOUDTWIN-STATUS-BEGIN ===/,/=== CLOUDTWIN-STATUS-END ===/p' |
     sed '1d;$d' >"$W/status-$i.json"
   uptime=$(tr -d '\r' <"$W/console-$i.log" | sed -n 's/^CLOUDTWIN-BOOT-SECONDS=//p')
-  agent=$(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"]; print("%.3f" % (sum(v["duration_ms"] for v in s.values())/1000))' "$W/status-$i.json")
+  agent=$(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"]; print("%.3f" % (sum(v["duration-ms"] for v in s.values())/1000))' "$W/status-$i.json")
   line=$(awk -v a="$((t1 - t0))" -v b="$((t2 - t1))" -v u="$uptime" -v g="$agent" \
     'BEGIN{printf "%9.2f %9.2f %9.2f %9.3f", a/1000, b/1000, u, g}')
   printf '%-4s %s\n' "$i" "$line"
@@ -113,7 +113,7 @@ for i in $(seq "$FULL_RUNS"); do
   t1=$(ms)
   ip=$(sed -n 's/.* \([0-9.]*\)@.*/\1/p' <<<"$out" | head -n1)
   [[ -n $ip ]] || ip=$(grep -o '[0-9]*\.[0-9]*\.[0-9]*\.[0-9]*@' <<<"$out" | head -n1 | tr -d @)
-  id=$(in_sb "$CLI" --config "$W/host.conf" vm show "f$i" --json | grep -o '"instance[-_]id":"[^"]*"' | head -n1 | cut -d'"' -f4)
+  id=$(in_sb "$CLI" --config "$W/host.conf" vm show "f$i" --json | grep -o '"instance-id":"[^"]*"' | head -n1 | cut -d'"' -f4)
   # shellcheck disable=SC2086  # one argument per octet
   mac=$(printf '02:00:%02x:%02x:%02x:%02x' ${ip//./ })
   printf '{"instance-id": "%s", "local-hostname": "f%s", "network-interfaces": [{"mac": "%s", "device-number": 0, "local-ipv4s": ["%s"], "subnet-ipv4-cidr-block": "10.78.0.0/24"}], "public-keys": [{"name": "default", "openssh-key": "%s"}], "user-data": "#cloud-config\\nruncmd:\\n  - echo ran > /run/bench-marker\\n", "metadata-options": {"http-tokens": "required"}}\n' \

@@ -62,15 +62,15 @@ std::string merge_status_json(std::string_view existing, const StageReport& repo
   if (!stages.is_object()) stages = json::object();
   json stage = {{"datasource", report.datasource},
                 {"location", report.location},
-                {"instance_id", report.instance_id},
-                {"duration_ms", report.duration_ms},
+                {"instance-id", report.instance_id},
+                {"duration-ms", report.duration_ms},
                 {"ok", report.ok()},
                 {"summary", summary_line(report)}};
   json steps = json::array();
   for (const auto& s : report.steps) {
     steps.push_back({{"name", s.name},
                      {"result", to_string(s.result)},
-                     {"duration_ms", s.duration_ms},
+                     {"duration-ms", s.duration_ms},
                      {"messages", s.messages}});
   }
   stage["steps"] = std::move(steps);
@@ -78,10 +78,10 @@ std::string merge_status_json(std::string_view existing, const StageReport& repo
   json parts = json::array();
   for (const auto& p : report.parts) {
     json part = {{"name", p.name}, {"kind", p.kind}, {"ok", p.ok}};
-    if (p.exit_code >= 0) part["exit_code"] = p.exit_code;
+    if (p.exit_code >= 0) part["exit-code"] = p.exit_code;
     parts.push_back(std::move(part));
   }
-  stage["user_data_parts"] = std::move(parts);
+  stage["user-data-parts"] = std::move(parts);
   if (report.vpn) {
     json vpn = {{"state", report.vpn->state},
                 {"interface", report.vpn->interface},

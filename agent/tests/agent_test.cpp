@@ -152,8 +152,8 @@ TEST_F(Stages, UserDataOncePerInstanceUsernameAndSudo) {
   AgentOptions status_options;
   status_options.root = root_.path();
   Agent(status_options, {}, {}, status, ignored).status();
-  EXPECT_THAT(status.str(), HasSubstr("\"exit_code\": 0"));
-  EXPECT_THAT(status.str(), HasSubstr("\"instance_id\": \"42\""));
+  EXPECT_THAT(status.str(), HasSubstr("\"exit-code\": 0"));
+  EXPECT_THAT(status.str(), HasSubstr("\"instance-id\": \"42\""));
   EXPECT_EQ(agent.final_stage(), 0) << err_.str();
   EXPECT_EQ(testing::read_text(marker), "x\n") << "a reboot does not rerun user-data";
   EXPECT_THAT(out_.str(), HasSubstr("user-data: already ran for instance 42"));
@@ -290,10 +290,10 @@ TEST(Report, MergeKeepsOtherStagesAndRejectsGarbage) {
   const auto both = merge_status_json(first, final_report);
   EXPECT_THAT(both, HasSubstr("\"local\""));
   EXPECT_THAT(both, HasSubstr("\"final\""));
-  EXPECT_THAT(both, HasSubstr("\"instance_id\": \"7\""));
+  EXPECT_THAT(both, HasSubstr("\"instance-id\": \"7\""));
   EXPECT_THAT(both, HasSubstr("\"hostname\": \"vm1\""));
-  EXPECT_THAT(both, HasSubstr("\"exit_code\": 3"));
-  EXPECT_THAT(both, HasSubstr("\"duration_ms\": 12.5"));
+  EXPECT_THAT(both, HasSubstr("\"exit-code\": 3"));
+  EXPECT_THAT(both, HasSubstr("\"duration-ms\": 12.5"));
   EXPECT_THAT(both, HasSubstr("\"state\": \"up\""));
   EXPECT_THAT(both, HasSubstr("\"192.168.77.50/24\""));
   EXPECT_THROW(merge_status_json("[1,2", local), Error);

@@ -253,7 +253,7 @@ TEST_F(Netns, LocalStageFromEc2WithMacFallbackTwice) {
   EXPECT_THAT(ip("-4 -o addr show dev veth0"), HasSubstr("inet 10.2.0.5/24"));
   EXPECT_THAT(ip("-4 route show"), HasSubstr("169.254.169.254 via 192.168.123.1 dev veth1"));
   const auto status = testing::read_text(dir.path() / "var/lib/cloudtwin-agent/status.json");
-  EXPECT_THAT(status, HasSubstr("\"instance_id\": \"i-netns\""));
+  EXPECT_THAT(status, HasSubstr("\"instance-id\": \"i-netns\""));
 }
 
 }  // namespace

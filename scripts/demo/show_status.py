@@ -11,10 +11,10 @@ for stage in ("local", "final"):
     if not s:
         print(f"  {stage:6} (did not run)")
         continue
-    total_ms += s["duration_ms"]
+    total_ms += s["duration-ms"]
     where = f" ({s['location']})" if s.get("location") else ""
     print(f"  {stage:6} datasource {s['datasource']}{where}: {'ok' if s['ok'] else 'FAILED'}, "
-          f"{s['duration_ms']:.0f} ms")
+          f"{s['duration-ms']:.0f} ms")
     for step in s["steps"]:
         msgs = "; ".join(step["messages"]) or "-"
         print(f"           {step['name']:10} {step['result']:8} {msgs}")

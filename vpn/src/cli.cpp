@@ -1,6 +1,7 @@
 #include "cloudtwin/vpn/cli.hpp"
 
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -176,19 +177,19 @@ int cmd_list(const std::vector<std::string>& args, std::ostream& out) {
   const auto p = parse_args(args, {"state-dir", "network"});
   if (!p.positional.empty()) throw UsageError{"list takes no positional arguments"};
   const auto entries = list(state_dir(p));
-  // VM ids, serials and addresses are restricted to characters JSON needs no escape for.
   if (p.json) {
-    out << "[";
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      const auto& e = entries[i];
-      out << (i == 0 ? "" : ",") << "\n  {\"vm_id\": \"" << e.cert.vm_id << "\", \"ip\": \""
-          << e.cert.ip.to_string() << "\", \"serial\": \"" << e.cert.serial_hex
-          << "\", \"state\": \"" << (e.cert.state == CertState::Issued ? "issued" : "revoked")
-          << "\", \"connected\": " << (e.connection ? "true" : "false");
-      if (e.connection) out << ", \"real_address\": \"" << e.connection->real_address << "\"";
-      out << "}";
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& e : entries) {
+      nlohmann::ordered_json item = {
+          {"vm-id", e.cert.vm_id},
+          {"ip", e.cert.ip.to_string()},
+          {"serial", e.cert.serial_hex},
+          {"state", e.cert.state == CertState::Issued ? "issued" : "revoked"},
+          {"connected", e.connection.has_value()}};
+      if (e.connection) item["real-address"] = e.connection->real_address;
+      list.push_back(std::move(item));
     }
-    out << (entries.empty() ? "]\n" : "\n]\n");
+    out << list.dump(2) << "\n";
     return 0;
   }
   for (const auto& e : entries) {

@@ -1,6 +1,7 @@
 #include "cloudtwin/vpn/cli.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 
@@ -72,12 +73,16 @@ TEST(VpnCli, InitIssueListRevoke) {
   });
   std::ostringstream out, err;
   ASSERT_EQ(run_cli({"list", "--json", sd}, out, err), 0);
-  const auto json = out.str();
-  EXPECT_NE(json.find("{\"vm_id\": \"i-0abc\", \"ip\": \"10.9.0.20\", \"serial\": \""),
-            std::string::npos)
-      << json;
-  EXPECT_NE(json.find("\"state\": \"revoked\", \"connected\": false}"), std::string::npos);
-  EXPECT_NE(json.find("\"state\": \"issued\", \"connected\": false}\n]\n"), std::string::npos);
+  const auto json = nlohmann::json::parse(out.str());
+  ASSERT_EQ(json.size(), 2U) << out.str();
+  EXPECT_EQ(json[0].at("vm-id"), "i-0abc");
+  EXPECT_EQ(json[0].at("ip"), "10.9.0.20");
+  EXPECT_EQ(json[0].at("state"), "revoked");
+  EXPECT_EQ(json[0].at("connected"), false);
+  EXPECT_FALSE(json[0].contains("real-address"));
+  EXPECT_EQ(json[1].at("vm-id"), "i-0def");
+  EXPECT_EQ(json[1].at("state"), "issued");
+  EXPECT_FALSE(json[1].at("serial").get<std::string>().empty());
   EXPECT_NE(read_file(dir.path() + "/clients/i-0def.ovpn").find("remote vpn.example.org 1195 udp"),
             std::string::npos);
   EXPECT_NE(read_file(dir.path() + "/server.conf").find("port 1195\n"), std::string::npos);
