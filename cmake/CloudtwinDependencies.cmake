@@ -7,9 +7,9 @@ find_package(Threads REQUIRED)
 # part (cloudtwin_core_mime) Poco Net.
 find_package(Boost 1.74 REQUIRED)              # header-only: Asio, Beast, Archive iterators
 find_package(ZLIB REQUIRED)
-find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net JSON Util XML)
+find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net XML)  # XML and MIME only
 find_package(yaml-cpp REQUIRED)                # cloud-config and YAML templates (also fuzzed)
-find_package(nlohmann_json 3.10 REQUIRED)      # the agent's status report (header-only)
+find_package(nlohmann_json 3.10 REQUIRED)      # the one JSON library of the tree (header-only)
 
 if(NOT CLOUDTWIN_FUZZ)
   find_package(OpenSSL 3.0 REQUIRED)

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::e2e {
@@ -229,21 +231,31 @@ void E2e::kill_metadata_service() {
   metadata_pid_ = 0;
 }
 
+nlohmann::json E2e::vm_record(const std::string& name) {
+  const auto show = sandbox_->checked(
+      {CLOUDTWIN_CLI, "--config", (work() / "host.conf").string(), "vm", "show", name, "--json"});
+  const auto doc = nlohmann::json::parse(show, nullptr, false);
+  if (!doc.is_object() || !doc.contains("record") || !doc["record"].is_object() ||
+      !doc["record"].contains("instance-id")) {
+    throw Error(ErrorCode::InvalidArgument, "vm show " + name + " --json: no record:\n" + show);
+  }
+  return doc["record"];
+}
+
+std::string E2e::instance_id(const std::string& name) {
+  return vm_record(name)["instance-id"].get<std::string>();
+}
+
 void E2e::write_instance_record(const Vm& vm, const std::string& hostname,
                                 const std::string& user_data) {
-  const auto show = sandbox_->checked({CLOUDTWIN_CLI, "--config", (work() / "host.conf").string(),
-                                       "vm", "show", vm.name, "--json"});
-  std::smatch id;
-  ASSERT_TRUE(std::regex_search(show, id, std::regex(R"re("instance[-_]id":"([^"]+)")re"))) << show;
-  const auto mac = core::mac_from_ipv4(core::Ipv4::parse(vm.ip)).to_string();
+  auto record = vm_record(vm.name);  // the record `vm create` put in the domain
+  record["local-hostname"] = hostname;
+  record["hostname"] = hostname;
+  record.erase("user-data-base64");  // how vm create writes it; one of the two only
+  record["user-data"] = user_data;
+  record["metadata-options"]["http-tokens"] = "required";
   const auto tmp = work() / "records" / ("." + vm.name + ".tmp");
-  std::ofstream(tmp) << "{\"instance-id\": \"" << id[1] << "\", \"local-hostname\": \"" << hostname
-                     << "\",\n \"network-interfaces\": [{\"mac\": \"" << mac
-                     << "\", \"device-number\": 0, \"local-ipv4s\": [\"" << vm.ip
-                     << "\"], \"subnet-ipv4-cidr-block\": \"" << kCidr << "\"}],\n"
-                     << " \"public-keys\": [{\"name\": \"default\", \"openssh-key\": \"" << kSshKey
-                     << "\"}],\n \"user-data\": \"" << user_data << "\",\n"
-                     << " \"metadata-options\": {\"http-tokens\": \"required\"}}\n";
+  std::ofstream(tmp) << record.dump(2) << "\n";
   fs::rename(tmp, work() / "records" / (vm.name + ".json"));  // the service re-reads the dir
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/mac_ip.hpp"
@@ -118,7 +119,13 @@ class E2e : public ::testing::Test {
   std::filesystem::path metadata_ctl_socket() const { return work() / "metadata.sock"; }
   // SIGKILL, as a crash would: no clean shutdown, no flushing.
   void kill_metadata_service();
-  // Writes the instance record cloudtwin-metadata serves to `vm` (IMDSv2 required).
+  // The instance record `vm create` wrote for `name` (its domain's <metadata>, as
+  // `vm show --json` prints it under "record"), and its instance-id.
+  nlohmann::json vm_record(const std::string& name);
+  std::string instance_id(const std::string& name);
+  // Puts `vm`'s record from vm_record() into records/ for start_metadata_service(), with its
+  // host name and user-data replaced and IMDSv2 required (tests where the CD and the
+  // service must say different things).
   void write_instance_record(const Vm& vm, const std::string& hostname,
                              const std::string& user_data);
   void expect_nothing_left(const std::string& name);

@@ -165,12 +165,12 @@ TEST_F(FullGuest, CloudInitGuestContextFromMetadataServiceAsEc2) {
   // shows what cloud-init set up on the console.
   write_instance_record(
       vm, host,
-      std::string("#cloud-config\\nruncmd:\\n") + "  - echo ran >> " + kRunsFile + "\\n" +
-          "  - echo CLOUDTWIN-RUNCMD host=$(hostname) > /dev/console\\n" +
-          "  - echo CLOUDTWIN-KEY $(cat /home/debian/.ssh/authorized_keys) > /dev/console\\n" +
+      std::string("#cloud-config\nruncmd:\n") + "  - echo ran >> " + kRunsFile + "\n" +
+          "  - echo CLOUDTWIN-RUNCMD host=$(hostname) > /dev/console\n" +
+          "  - echo CLOUDTWIN-KEY $(cat /home/debian/.ssh/authorized_keys) > /dev/console\n" +
           "  - echo CLOUDTWIN-ADDR $(ip -4 -o addr show scope global | awk '{print $4}') > "
-          "/dev/console\\n" +
-          "  - sync\\n");
+          "/dev/console\n" +
+          "  - sync\n");
 
   const auto log = vm.console->wait_for(kFinished, 900s);
   const double wall = seconds_since(vm.created);

@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cloudtwin/core/user_data.hpp"
 #include "e2e_fixture.hpp"
 
 namespace cloudtwin::e2e {
@@ -95,7 +96,7 @@ Flat comparable(const Flat& flat, const std::string& ip) {
   Flat out;
   for (auto [k, v] : flat) {
     const auto leaf = k.substr(k.find_last_of('.') + 1);
-    if (leaf == "duration_ms" || leaf == "instance_id" || leaf == "location" ||
+    if (leaf == "duration-ms" || leaf == "instance-id" || leaf == "location" ||
         leaf == "datasource" || leaf == "summary") {
       continue;
     }
@@ -106,34 +107,46 @@ Flat comparable(const Flat& flat, const std::string& ip) {
   return out;
 }
 
-bool agent_has_ec2() {
-  return vm::run_command({CLOUDTWIN_AGENT, "--help"}).output.find("--metadata-url") !=
-         std::string::npos;
-}
-
+// One template, two VMs: one reads its context from the CD `vm create` writes, the other
+// (CONTEXT_CD = NO, as on EC2) from cloudtwin-metadata serving the record `vm create` put in
+// its domain's <metadata> (`--libvirt`: no record written by the test). The guest must end
+// up the same either way.
 TEST_F(E2e, SameImageSameResultFromCdAndFromMetadataService) {
   if (const auto why = prepare(); !why.empty()) GTEST_SKIP() << why;
-  if (!agent_has_ec2()) GTEST_SKIP() << "cloudtwin-agent has no EC2 datasource yet";
   start_sandbox_with_network();
-  start_metadata_service();
+  start_metadata_service_from_libvirt();
   const std::string marker = "twin-user-data";
+  const std::string context =
+      "SET_HOSTNAME = \"twin\", USER_DATA = \"#!/bin/sh\necho " + marker + " > /run/marker\"";
 
-  auto cd = create_tiny_vm(
-      "twin-cd", "",
-      "SET_HOSTNAME = \"twin\", USER_DATA = \"#!/bin/sh\necho " + marker + " > /run/marker\"");
+  auto cd = create_tiny_vm("twin-cd", "", context);
   cd.hostname = "twin";
   cd.marker = marker;
   const auto cd_status = boot_and_read_status(cd);
   check_guest_state(cd);
   check_reachable(cd);
 
-  auto ec2 = create_tiny_vm("twin-ec2", "", "", /*eject_cd=*/true);
-  write_instance_record(ec2, "twin", "#!/bin/sh\\necho " + marker + " > /run/marker\\n");
+  CdChange no_cd;
+  no_cd.eject = true;
+  auto ec2 =
+      create_tiny_vm("twin-ec2", "", context, no_cd, "EC2 = [ HTTP_TOKENS = \"required\" ]\n");
   ec2.hostname = "twin";
   ec2.marker = marker;
+  const auto record = vm_record(ec2.name);
+  const auto ec2_id = record["instance-id"].get<std::string>();
+  EXPECT_EQ(record.value("local-hostname", ""), "twin") << record.dump();
+  EXPECT_NE(core::base64_decode(record.value("user-data-base64", "")).find("echo " + marker),
+            std::string::npos)
+      << record.dump();
   const auto ec2_status = boot_and_read_status(ec2);
   check_guest_state(ec2);
   check_reachable(ec2);
+  const auto metadata_log = read_text(work() / "metadata.log");
+  EXPECT_NE(metadata_log.find("loaded domain 'twin-ec2' (instance " + ec2_id + ")"),
+            std::string::npos)
+      << metadata_log;
+  EXPECT_NE(metadata_log.find(ec2.ip + " PUT /latest/api/token 200"), std::string::npos)
+      << metadata_log;
 
   const auto cd_flat = flatten_json(cd_status.json);
   const auto ec2_flat = flatten_json(ec2_status.json);
@@ -142,6 +155,7 @@ TEST_F(E2e, SameImageSameResultFromCdAndFromMetadataService) {
   EXPECT_EQ(value(ec2_flat, "stages.final.datasource"), "\"ec2\"") << ec2_status.json;
   EXPECT_EQ(value(ec2_flat, "stages.local.ok"), "true") << ec2_status.json;
   EXPECT_EQ(value(ec2_flat, "stages.final.ok"), "true") << ec2_status.json;
+  EXPECT_EQ(value(ec2_flat, "stages.final.instance-id"), "\"" + ec2_id + "\"") << ec2_status.json;
 
   // The final stage (hostname, users, SSH keys, user-data) must match field by field. The
   // local stage differs by design: over EC2 the agent first brings eth0 up from its MAC to

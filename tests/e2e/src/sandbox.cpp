@@ -1,12 +1,9 @@
 #include "cloudtwin/e2e/sandbox.hpp"
 
-#include <Poco/Dynamic/Var.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -142,19 +139,15 @@ void Console::send(std::string_view line) {
 
 namespace {
 
-void flatten(const Poco::Dynamic::Var& v, const std::string& path,
+void flatten(const nlohmann::json& v, const std::string& path,
              std::vector<std::pair<std::string, std::string>>& out) {
-  if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
-    const auto obj = v.extract<Poco::JSON::Object::Ptr>();
-    std::vector<std::string> names;
-    obj->getNames(names);
-    for (const auto& n : names) flatten(obj->get(n), path.empty() ? n : path + "." + n, out);
-  } else if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
-    const auto arr = v.extract<Poco::JSON::Array::Ptr>();
-    for (std::size_t i = 0; i < arr->size(); ++i)
-      flatten(arr->get(static_cast<unsigned>(i)), path + "[" + std::to_string(i) + "]", out);
+  if (v.is_object()) {
+    for (const auto& [n, child] : v.items()) flatten(child, path.empty() ? n : path + "." + n, out);
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      flatten(v[i], path + "[" + std::to_string(i) + "]", out);
   } else {
-    out.emplace_back(path, v.isString() ? "\"" + v.toString() + "\"" : v.toString());
+    out.emplace_back(path, v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump());
   }
 }
 
@@ -163,9 +156,9 @@ void flatten(const Poco::Dynamic::Var& v, const std::string& path,
 std::vector<std::pair<std::string, std::string>> flatten_json(const std::string& json) {
   std::vector<std::pair<std::string, std::string>> out;
   try {
-    flatten(Poco::JSON::Parser().parse(json), "", out);
-  } catch (const Poco::Exception& e) {
-    throw Error(ErrorCode::InvalidArgument, "not JSON (" + e.displayText() + "):\n" + json);
+    flatten(nlohmann::json::parse(json), "", out);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::InvalidArgument, std::string("not JSON (") + e.what() + "):\n" + json);
   }
   return out;
 }
