@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const HostIdentity* host, LogSink log,
                                                std::chrono::milliseconds min_interval,
-                                               MetadataOptions defaults)
+                                               record::MetadataOptions defaults)
     : dir_(std::move(dir)),
       host_(host),
       log_(std::move(log)),
@@ -138,7 +138,7 @@ void DirectoryInstanceStore::rescan_locked() {
       if (!in) throw Error(ErrorCode::Io, name + ": cannot be read");
       std::ostringstream text;
       text << in.rdbuf();
-      state.served = make_served(parse_instance_json(text.str(), name, defaults_), host_,
+      state.served = make_served(record::parse_instance_json(text.str(), name, defaults_), host_,
                                  path.stem().string());
       log_("loaded " + name + " (instance " + state.served->instance.instance_id + ")");
     } catch (const std::exception& e) {
