@@ -27,6 +27,7 @@
 #include "cloudtwin/aws/ec2_client.hpp"
 #include "cloudtwin/aws/ec2_xml.hpp"
 #include "cloudtwin/aws/sigv4.hpp"
+#include "cloudtwin/ec2test/memory_records.hpp"
 #include "cloudtwin/ec2test/server.hpp"
 #include "cloudtwin/host/ec2_host.hpp"
 #include "ratio.hpp"
@@ -231,17 +232,7 @@ const bool kParsePair = bench::register_ratio(
      "DescribeInstances 200 instances vs botocore parser"});
 
 // The EC2 host over the endpoint, records in memory (the files adapter adds an fsync).
-class MemoryRecords : public host::Ec2RecordStore {
- public:
-  std::map<std::string, record::Instance> records;
-  std::vector<record::Instance> load() override {
-    std::vector<record::Instance> out;
-    for (const auto& [n, r] : records) out.push_back(r);
-    return out;
-  }
-  void save(const record::Instance& r) override { records[r.host.name] = r; }
-  void erase(const std::string& vm) override { records.erase(vm); }
-};
+using ec2test::MemoryRecords;
 
 class BenchRandom : public host::Random {
  public:

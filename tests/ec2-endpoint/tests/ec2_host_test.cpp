@@ -14,6 +14,7 @@
 #include "cloudtwin/aws/adapters/beast_http_client.hpp"
 #include "cloudtwin/aws/adapters/openssl_crypto.hpp"
 #include "cloudtwin/core/user_data.hpp"
+#include "cloudtwin/ec2test/memory_records.hpp"
 #include "cloudtwin/ec2test/server.hpp"
 #include "cloudtwin/host/ec2_host.hpp"
 #include "cloudtwin/host/ec2_user_data.hpp"
@@ -42,21 +43,6 @@ class Direct : public aws::HttpClient {
 
  private:
   Ec2Service& s_;
-};
-
-class MemoryRecords : public host::Ec2RecordStore {
- public:
-  std::map<std::string, record::Instance> records;
-  std::vector<record::Instance> load() override {
-    std::vector<record::Instance> out;
-    for (const auto& [n, r] : records) out.push_back(r);
-    return out;
-  }
-  void save(const record::Instance& r) override {
-    // Through JSON, as the files adapter does: what is saved must read back.
-    records[r.host.name] = record::parse_instance_json(record::instance_to_json(r), "test");
-  }
-  void erase(const std::string& vm) override { records.erase(vm); }
 };
 
 class RecordsRef : public host::Ec2RecordStore {
