@@ -1,8 +1,7 @@
 #include "cloudtwin/host/vm_plan.hpp"
 
-#include <cctype>
-
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/names.hpp"
 #include "cloudtwin/core/user_data.hpp"
 #include "cloudtwin/host/domain_xml.hpp"
 #include "cloudtwin/host/lease.hpp"
@@ -11,12 +10,7 @@
 
 namespace cloudtwin::host {
 void check_vm_name(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 63;
-  for (char c : name) {
-    ok = ok &&
-         (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.');
-  }
-  if (!ok || name.front() == '.' || name.front() == '-') {
+  if (!core::is_plain_name(name, 63)) {
     throw Error(
         ErrorCode::InvalidArgument,
         "VM name '" + name +
