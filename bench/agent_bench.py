@@ -16,25 +16,54 @@ import sys
 import tempfile
 import time
 
-# cloud-init's side, in its own fresh interpreter: the comparable part of its boot.
+# cloud-init's side, each run in fresh interpreters (interpreter start counted, as at boot).
+# Mode "all": everything in one interpreter (the comparable part of its boot, as first
+# benchmarked). Modes "init" then "final": split as cloud-init boots and as the agent's
+# local and final are: cloud-init.service crawls (get_data) and leaves the datasource in
+# obj.pkl, cloud-final.service (scripts_user) loads it in a new interpreter and runs the
+# user-data. A real boot starts two more interpreters (init --local, modules:config).
 CLOUDINIT = r"""
-import json, logging, sys, tempfile
+import json, logging, os, sys
 logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-from cloudinit import distros, helpers
+from cloudinit import distros, helpers, sources, subp, util
+from cloudinit.handlers.shell_script import ShellScriptPartHandler
 from cloudinit.sources import DataSourceEc2 as ec2
-url = sys.argv[1]
-with tempfile.TemporaryDirectory() as tmp:
-    paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp})
+url, mode, cloud_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+paths = helpers.Paths({"cloud_dir": cloud_dir, "run_dir": cloud_dir})
+pkl = os.path.join(cloud_dir, "obj.pkl")
+out = {}
+ds, ok = None, False
+if mode in ("all", "init"):
     distro = distros.fetch("debian")("debian", {}, paths)
     sys_cfg = {"datasource": {"Ec2": {"metadata_urls": [url], "max_wait": 10, "timeout": 2}}}
     ds = ec2.DataSourceEc2(sys_cfg, distro, paths)
     ds._cloud_name = ec2.CloudNames.AWS  # IMDSv2 tokens, as on EC2 (DMI says so there)
     ok = ds.get_data()
+    out.update({"ok": bool(ok), "instance-id": ds.get_instance_id() if ok else None,
+                "network": bool(ds.network_config) if ok else False,
+                "token": bool(getattr(ds, "_api_token", None))})
+    if mode == "init" and ok:
+        sources.pkl_store(ds, pkl)
+if mode == "final":
+    ds = sources.pkl_load(pkl)
+    ok = ds is not None
+    out["ok"] = ok
+if mode in ("all", "final"):
     parts = [p.get_content_type() for p in ds.get_userdata().walk()] if ok else []
-    print(json.dumps({"ok": bool(ok), "instance-id": ds.get_instance_id() if ok else None,
-                      "keys": len(ds.get_public_ssh_keys()) if ok else 0,
-                      "network": bool(ds.network_config) if ok else False,
-                      "parts": parts, "token": bool(getattr(ds, "_api_token", None))}))
+    # The script run once, as the agent's final does it: cloud-init's own shell-script
+    # handler writes it, its scripts_user module's runparts runs it.
+    scripts = ShellScriptPartHandler(paths)  # <cloud_dir>/instance/scripts
+    ran = 0
+    for p in ds.get_userdata().walk() if ok else []:
+        if p.get_content_type() == "text/x-shellscript":
+            scripts.handle_part(None, p.get_content_type(), p.get_filename(),
+                                util.fully_decoded_payload(p), None)
+            ran += 1
+    if ran:
+        subp.runparts(scripts.script_dir)
+    out.update({"keys": len(ds.get_public_ssh_keys()) if ok else 0, "parts": parts,
+                "scripts-run": ran})
+print(json.dumps(out))
 """
 
 
@@ -107,8 +136,9 @@ def check_agent(out_local, out_final, root, rc_local, rc_final):
     if not os.path.exists(keys) or "bench" not in open(keys).read():
         problems.append("no authorized_keys")
     status = json.load(open(os.path.join(root, "var/lib/cloudtwin-agent/status.json")))
-    parts = status["stages"]["final"].get("user_data_parts") or status["stages"]["final"].get("parts")
-    if not parts or any(p.get("exit_code") != 0 for p in parts):
+    final = status["stages"]["final"]
+    parts = final.get("user-data-parts") or final.get("user_data_parts") or final.get("parts")
+    if not parts or any(p.get("exit-code", p.get("exit_code")) != 0 for p in parts):
         problems.append("user-data script did not run with exit 0: %r" % parts)
     return problems
 
@@ -123,9 +153,23 @@ def main():
     a.add_argument("--user-data", required=True)
     o = a.parse_args()
     os.makedirs(o.work, exist_ok=True)
-    ci_argv = ["/usr/bin/python3", "-c", CLOUDINIT, o.url]
+    ci_dir = os.path.join(o.work, "cloud")
+    ci_argv = lambda mode: ["/usr/bin/python3", "-c", CLOUDINIT, o.url, mode, ci_dir]
 
-    agent_t, local_t, final_t, ci_t, true_t = [], [], [], [], []
+    def cloud_init(mode, n, wants):
+        """Wall seconds of one cloud-init interpreter; its JSON is checked against wants."""
+        t, rc, out = timed(ci_argv(mode))
+        try:
+            got = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            got = {}
+        if rc != 0 or any(got.get(k) != v for k, v in wants.items()):
+            raise SystemExit("cloud-init (%s) run %d wrong (exit %d):\n%s" % (mode, n, rc, out))
+        return t, got
+
+    did_init = {"ok": True, "token": True, "network": True}
+    did_final = {"ok": True, "keys": 1, "scripts-run": 1}
+    agent_t, local_t, final_t, ci_t, ci2_t, true_t = [], [], [], [], [], []
     for n in range(o.runs):
         # The machine's process-start cost, measured exactly as both sides are started,
         # in the same moments (a busy machine slows all three alike).
@@ -139,18 +183,16 @@ def main():
         if problems:
             print("agent run %d wrong: %s\n--- local\n%s--- final\n%s" % (n, problems, ol, of))
             return 1
-        tc, rc, oc = timed(ci_argv)
-        try:
-            got = json.loads(oc.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            got = {}
-        if rc != 0 or not got.get("ok") or not got.get("token") or got.get("keys") != 1:
-            print("cloud-init run %d wrong (exit %d):\n%s" % (n, rc, oc))
-            return 1
+        shutil.rmtree(ci_dir, ignore_errors=True)
+        tc, got = cloud_init("all", n, {**did_init, **did_final})
+        shutil.rmtree(ci_dir, ignore_errors=True)
+        ti, _ = cloud_init("init", n, did_init)
+        tn, _ = cloud_init("final", n, did_final)
         local_t.append(tl)
         final_t.append(tf)
         agent_t.append(tl + tf)
         ci_t.append(tc)
+        ci2_t.append(ti + tn)
         if n == 0:
             print("first agent run:\n" + ol + of, end="")
             print("cloud-init read: " + json.dumps(got))
@@ -160,14 +202,19 @@ def main():
     root = fresh_root(o.template, o.work, o.runs)
     rss_local = peak_rss_kib(agent_argv(o.agent, "local", root, o.url))
     rss_final = peak_rss_kib(agent_argv(o.agent, "final", root, o.url))
-    rss_ci = peak_rss_kib(ci_argv)
+    shutil.rmtree(ci_dir, ignore_errors=True)
+    rss_ci = peak_rss_kib(ci_argv("all"))
     # How many programs each side starts: local + final + what they run (the user-data
-    # script), and one interpreter for cloud-init.
+    # script); cloud-init's interpreter + what it runs (the same script).
     reset_network()
     root = fresh_root(o.template, o.work, o.runs + 1)
     starts_local = process_starts(agent_argv(o.agent, "local", root, o.url))
     starts_final = process_starts(agent_argv(o.agent, "final", root, o.url))
     starts = None if starts_local is None else starts_local + starts_final
+    shutil.rmtree(ci_dir, ignore_errors=True)
+    starts_ci = process_starts(ci_argv("all"))
+    shutil.rmtree(ci_dir, ignore_errors=True)
+    starts_ci2 = process_starts(ci_argv("init")) + process_starts(ci_argv("final"))
 
     med = statistics.median
     ms = lambda s: "%.2f ms" % (s * 1000)
@@ -176,10 +223,16 @@ def main():
                                      ms(min(agent_t)), ms(max(agent_t))))
     print("%-44s %10s" % ("  local (MAC fallback, EC2 crawl, network)", ms(med(local_t))))
     print("%-44s %10s" % ("  final (hostname, keys, user-data, report)", ms(med(final_t))))
-    print("%-44s %10s  [%s / %s]" % ("cloud-init Ec2 get_data + user-data", ms(med(ci_t)),
-                                     ms(min(ci_t)), ms(max(ci_t))))
+    print("%-44s %10s  [%s / %s]" % ("cloud-init, all in one interpreter",
+                                     ms(med(ci_t)), ms(min(ci_t)), ms(max(ci_t))))
+    print("  (get_data, user-data, keys, network config, the script run once)")
+    print("%-44s %10s  [%s / %s]" % ("cloud-init as it boots: init + final", ms(med(ci2_t)),
+                                     ms(min(ci2_t)), ms(max(ci2_t))))
+    print("  (2 interpreters: get_data, obj.pkl; then the rest, as local + final)")
     ratio = med(ci_t) / med(agent_t)
-    print("ratio cloud-init / agent: %.1fx (target >= 40x)" % ratio)
+    ratio2 = med(ci2_t) / med(agent_t)
+    print("ratio cloud-init / agent: %.1fx against one interpreter, %.1fx as each boots "
+          "(target >= 40x)" % (ratio, ratio2))
     true_ms = med(true_t) * 1000
     print("%-44s %10s  [%s / %s]" % ("process start (/bin/true, started alike)", ms(med(true_t)),
                                      ms(min(true_t)), ms(max(true_t))))
@@ -187,8 +240,12 @@ def main():
         own = med(agent_t) * 1000 - starts * true_ms
         print("%-44s %7.2f ms  (%d process starts: local, final and what they run)" %
               ("agent minus its own process starts", own, starts))
-        print("%-44s %7.2f ms  (1 process start)" % ("cloud-init minus its process start",
-                                                   med(ci_t) * 1000 - true_ms))
+        print("%-44s %7.2f ms  (%d process starts: the interpreter and what it runs)" %
+              ("cloud-init minus its process starts", med(ci_t) * 1000 - starts_ci * true_ms,
+               starts_ci))
+        print("%-44s %7.2f ms  (%d process starts: 2 interpreters and what they run)" %
+              ("  as it boots, minus its process starts",
+               med(ci2_t) * 1000 - starts_ci2 * true_ms, starts_ci2))
     else:
         print("agent minus its process starts: not measured (strace is not installed)")
     if rss_local is not None:
@@ -198,12 +255,14 @@ def main():
                                           (rss_ci or 0) / 1024))
     else:
         print("agent peak RSS: not measured (/usr/bin/time, package 'time', is not installed)")
+    forty = "%s against one interpreter, %s as each boots" % (
+        "yes" if ratio >= 40 else "NO", "yes" if ratio2 >= 40 else "NO")
     if true_ms < 1.0:
         print("agent under 5 ms (/bin/true under 1 ms here): %s; >= 40x: %s" %
-              ("yes" if med(agent_t) < 0.005 else "NO", "yes" if ratio >= 40 else "NO"))
+              ("yes" if med(agent_t) < 0.005 else "NO", forty))
     else:
         print("agent under 5 ms: not judged (/bin/true costs %.2f ms here, the target is for "
-              "machines under 1 ms); >= 40x: %s" % (true_ms, "yes" if ratio >= 40 else "NO"))
+              "machines under 1 ms); >= 40x: %s" % (true_ms, forty))
     return 0
 
 

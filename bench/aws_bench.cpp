@@ -7,12 +7,17 @@
 //    exchanges pre-signed and sent raw (the endpoint's own latency); the overhead is
 //    printed (target < 20 ms);
 // 3. reading a DescribeInstances answer of 200 instances: cloudtwin's reader vs
-//    botocore's EC2 parser on the same bytes (target < 100 ms).
+//    botocore's EC2 parser on the same bytes (target < 100 ms);
+// 4. `vm create` through the EC2 host (record journal, MIME user-data, RunInstances,
+//    polling to running) vs the endpoint's own latency for the same three exchanges
+//    (overhead target < 20 ms), and `vm list` of 200 EC2 VMs (one DescribeInstances of
+//    200, states refreshed) beside botocore's parse of such a page (target < 100 ms).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +27,9 @@
 #include "cloudtwin/aws/ec2_client.hpp"
 #include "cloudtwin/aws/ec2_xml.hpp"
 #include "cloudtwin/aws/sigv4.hpp"
+#include "cloudtwin/ec2test/memory_records.hpp"
 #include "cloudtwin/ec2test/server.hpp"
+#include "cloudtwin/host/ec2_host.hpp"
 #include "ratio.hpp"
 
 namespace {
@@ -223,5 +230,69 @@ BENCHMARK(BM_BotocoreParseDescribe200)
 const bool kParsePair = bench::register_ratio(
     {"BM_ParseDescribe200", "BM_BotocoreParseDescribe200/iterations:1/manual_time",
      "DescribeInstances 200 instances vs botocore parser"});
+
+// The EC2 host over the endpoint, records in memory (the files adapter adds an fsync).
+using ec2test::MemoryRecords;
+
+class BenchRandom : public host::Random {
+ public:
+  std::uint64_t next_u64() override { return 0x9e3779b97f4a7c15ULL * ++n_; }
+
+ private:
+  std::uint64_t n_ = 0;
+};
+
+std::unique_ptr<host::Ec2Host> ec2_host(Cloud& cloud, MemoryRecords*& records) {
+  host::Ec2Adapters a;
+  a.http = aws::make_beast_http_client();
+  a.crypto = std::make_unique<aws::OpenSslCrypto>();
+  a.timing = std::make_unique<NoWait>();
+  auto store = std::make_unique<MemoryRecords>();
+  records = store.get();
+  a.records = std::move(store);
+  a.random = std::make_unique<BenchRandom>();
+  a.credentials = [] { return kCreds; };
+  host::Ec2Config c;
+  c.region = "us-east-1";
+  c.endpoint = cloud.server.url();
+  return std::make_unique<host::Ec2Host>("ec2", c, std::move(a));
+}
+
+const host::VmTemplate& web_template() {
+  static const auto t = host::parse_vm_template(
+      "CONTEXT = [ SSH_PUBLIC_KEY = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample ops@host\" ]\n"
+      "EC2 = [ AMI = ami-0cloudtwin0test0, INSTANCETYPE = t3.micro, TAGS = \"Env=dev\" ]\n");
+  return t;
+}
+
+void BM_Ec2HostCreate(benchmark::State& state) {
+  Cloud cloud;
+  MemoryRecords* records = nullptr;
+  auto h = ec2_host(cloud, records);
+  int n = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(h->create(web_template(), {"vm" + std::to_string(n++), "", "bench"}));
+  }
+}
+BENCHMARK(BM_Ec2HostCreate)->Iterations(kCreates)->Unit(benchmark::kMicrosecond);
+const bool kHostCreatePair = bench::register_ratio(
+    {"BM_Ec2HostCreate/iterations:300", "BM_EndpointOwnLatency/iterations:300",
+     "vm create on EC2 (Ec2Host): endpoint's own latency / ours"});
+
+void BM_Ec2HostList200(benchmark::State& state) {
+  Cloud cloud;
+  MemoryRecords* records = nullptr;
+  auto h = ec2_host(cloud, records);
+  for (int n = 0; n < 200; ++n) h->create(web_template(), {"vm" + std::to_string(n), "", ""});
+  for (auto _ : state) {
+    const auto list = h->list();
+    if (list.size() != 200 || list.back().state != host::VmState::Running)
+      state.SkipWithError("not 200 running VMs");
+  }
+}
+BENCHMARK(BM_Ec2HostList200)->Unit(benchmark::kMillisecond);
+const bool kHostListPair = bench::register_ratio(
+    {"BM_Ec2HostList200", "BM_BotocoreParseDescribe200/iterations:1/manual_time",
+     "vm list of 200 EC2 VMs vs botocore parsing a 200-instance page"});
 
 }  // namespace

@@ -13,8 +13,17 @@ namespace {
 
 constexpr const char* kTokenHeader = "X-aws-ec2-metadata-token";
 constexpr const char* kTtlHeader = "X-aws-ec2-metadata-token-ttl-seconds";
-constexpr std::array<const char*, 5> kNicFiles{
-    "device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s", "subnet-ipv6-cidr-blocks"};
+// A 404 closes the connection (EC2 does, and so does cloudtwin-metadata), and whatever was
+// pipelined behind it is asked again on a new one. So a NIC's IPv6 files, absent unless
+// it has IPv6, are asked for only when the NIC's own listing names them; its IPv4 files
+// and that listing go with the first batch.
+constexpr std::array<const char*, 3> kNicFiles{"device-number", "local-ipv4s",
+                                               "subnet-ipv4-cidr-block"};
+constexpr std::array<const char*, 2> kNicV6Files{"ipv6s", "subnet-ipv6-cidr-blocks"};
+
+std::string nic_dir(const std::string& mac) {
+  return "meta-data/network/interfaces/macs/" + mac + "/";
+}
 
 bool retryable(int status) { return status >= 500 || status == 429; }
 
@@ -113,30 +122,44 @@ std::optional<std::string> Ec2Datasource::get(const std::string& path) {
                                       : ""));
 }
 
-void Ec2Datasource::read_nics() {
-  const auto macs = get("meta-data/network/interfaces/macs/");
-  if (!macs) return;
-  const auto listed = parse_listing(*macs);
-  std::vector<std::string> paths;  // every NIC's files in one round trip
-  for (std::size_t n = 0; n < listed.size() && n < options_.max_nics; ++n) {
-    for (const char* name : kNicFiles)
-      paths.push_back("meta-data/network/interfaces/macs/" + listed[n] + "/" + name);
+std::vector<std::string> Ec2Datasource::nic_paths(const std::vector<std::string>& macs) const {
+  std::vector<std::string> paths;
+  for (std::size_t n = 0; n < macs.size() && n < options_.max_nics; ++n) {
+    const auto dir = nic_dir(macs[n]);
+    for (const char* name : kNicFiles) paths.push_back(dir + name);
+    paths.push_back(dir);
   }
-  prefetch(paths);
-  for (const auto& mac : listed) {
-    if (metadata_.nics.size() >= options_.max_nics) {
+  return paths;
+}
+
+void Ec2Datasource::read_nics(const std::vector<std::string>& macs) {
+  std::vector<std::vector<std::string>> names;  // per NIC, the files to read
+  std::vector<std::string> v6;                  // every NIC's IPv6 files in one round trip
+  for (std::size_t n = 0; n < macs.size() && n < options_.max_nics; ++n) {
+    const auto dir = nic_dir(macs[n]);
+    names.emplace_back(kNicFiles.begin(), kNicFiles.end());
+    const auto listing = get(dir);
+    const auto listed = listing ? parse_listing(*listing) : std::vector<std::string>{};
+    for (const char* name : kNicV6Files) {
+      // Without a listing (a service that lists no NIC directory) they are asked for.
+      if (listing && std::find(listed.begin(), listed.end(), name) == listed.end()) continue;
+      names.back().emplace_back(name);
+      v6.push_back(dir + name);
+    }
+  }
+  prefetch(v6);
+  for (std::size_t n = 0; n < macs.size(); ++n) {
+    if (n >= names.size()) {
       metadata_.warnings.push_back("EC2 metadata lists more than " +
                                    std::to_string(options_.max_nics) + " NICs; the rest ignored");
       break;
     }
     std::map<std::string, std::string> files;
-    const std::string dir = "meta-data/network/interfaces/macs/" + mac + "/";
-
-    for (const char* name : kNicFiles) {
-      if (auto body = get(dir + name)) files.emplace(name, std::move(*body));
+    for (const auto& name : names[n]) {
+      if (auto body = get(nic_dir(macs[n]) + name)) files.emplace(name, std::move(*body));
     }
     try {
-      metadata_.nics.push_back(parse_ec2_nic(mac, files));
+      metadata_.nics.push_back(parse_ec2_nic(macs[n], files));
     } catch (const Error& e) {
       metadata_.warnings.push_back(std::string(e.what()) + "; NIC left unconfigured");
     }
@@ -158,8 +181,9 @@ bool Ec2Datasource::probe() {
   }
   if (!accept_token(put)) return false;
   prefetched_.clear();
-  prefetch({"meta-data/instance-id", "meta-data/local-hostname", "meta-data/public-keys/",
-            "meta-data/network/interfaces/macs/", "user-data"});
+  // The ones that may be absent (404, see kNicFiles) last.
+  prefetch({"meta-data/instance-id", "meta-data/local-hostname",
+            "meta-data/network/interfaces/macs/", "meta-data/public-keys/", "user-data"});
   const auto id = get("meta-data/instance-id");
   if (!id) return false;
   metadata_ = {};
@@ -169,18 +193,23 @@ bool Ec2Datasource::probe() {
   if (auto h = get("meta-data/local-hostname")) {
     if (auto lines = parse_listing(*h); !lines.empty()) metadata_.local_hostname = lines.front();
   }
+  const auto macs = get("meta-data/network/interfaces/macs/");
+  const auto listed = macs ? parse_listing(*macs) : std::vector<std::string>{};
+  std::vector<std::string> key_paths;
   if (const auto keys = get("meta-data/public-keys/")) {
-    std::vector<std::string> paths;
     for (const auto& index : public_key_indexes(*keys))
-      paths.push_back("meta-data/public-keys/" + index + "/openssh-key");
-    prefetch(paths);
-    for (const auto& path : paths) {
-      if (auto key = get(path)) {
-        for (auto& line : parse_listing(*key)) metadata_.public_keys.push_back(std::move(line));
-      }
+      key_paths.push_back("meta-data/public-keys/" + index + "/openssh-key");
+  }
+  // The keys and the NICs' files in one round trip.
+  auto paths = key_paths;
+  for (auto& p : nic_paths(listed)) paths.push_back(std::move(p));
+  prefetch(paths);
+  for (const auto& path : key_paths) {
+    if (auto key = get(path)) {
+      for (auto& line : parse_listing(*key)) metadata_.public_keys.push_back(std::move(line));
     }
   }
-  read_nics();
+  read_nics(listed);
   user_data_ = get("user-data");
   prefetched_.clear();
   return true;

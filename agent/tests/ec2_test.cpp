@@ -130,9 +130,62 @@ TEST(Ec2RealService, PipelinedCrawlReadsTheSameInFourExchanges) {
   EXPECT_EQ(piped.user_data, one.user_data);
   EXPECT_EQ(piped.keys, one.keys);
   EXPECT_EQ(piped.plan, one.plan);
-  EXPECT_EQ(one.exchanges, 18)
-      << "token, id, hostname, keys/, 2 keys, macs/, 2 x 5 NIC files, user-data";
-  EXPECT_EQ(piped.exchanges, 4) << "token, top level, keys, NIC files";
+  EXPECT_EQ(one.exchanges, 16)
+      << "token, id, hostname, macs/, keys/, 2 keys, 2 x (3 NIC files + listing), user-data";
+  EXPECT_EQ(piped.exchanges, 3) << "token, top level, keys + NIC files";
+}
+
+// Counts the service's answers that close the connection (4xx): each one makes the client
+// connect again and send once more what was pipelined behind it.
+class Statuses : public MetadataClient {
+ public:
+  explicit Statuses(MetadataClient& inner) : inner_(inner) {}
+  MetadataResponse send(const MetadataRequest& r) override { return note(inner_.send(r)); }
+  std::vector<MetadataResponse> send_all(const std::vector<MetadataRequest>& r) override {
+    ++exchanges;
+    auto out = inner_.send_all(r);
+    for (const auto& a : out) note(a);
+    return out;
+  }
+  std::string endpoint() const override { return inner_.endpoint(); }
+  int not_found = 0;
+  int exchanges = 0;
+
+ private:
+  MetadataResponse note(MetadataResponse a) {
+    if (a.status == 404) ++not_found;
+    return a;
+  }
+  MetadataClient& inner_;
+};
+
+TEST(Ec2RealService, IpFilesAskedForOnlyWhenTheNicListsThem) {
+  auto json = record("127.0.0.1", "required");
+  const std::string v4 = R"("subnet-ipv4-cidr-block": "10.2.0.0/24"})";
+  ASSERT_NE(json.find(v4), std::string::npos);
+  json.replace(json.find(v4), v4.size(),
+               R"("subnet-ipv4-cidr-block": "10.2.0.0/24", "ipv6s": ["2001:db8:8:4::2"],
+                  "subnet-ipv6-cidr-blocks": ["2001:db8:8:4::/64"]})");
+  {
+    Service service(record("127.0.0.1", "required"));
+    auto client = client_for(service.port());
+    Statuses statuses(*client);
+    Ec2Datasource ds(statuses, fast());
+    ASSERT_TRUE(ds.probe());
+    EXPECT_EQ(statuses.not_found, 0) << "IPv4-only NICs: nothing absent is asked for";
+    EXPECT_EQ(statuses.exchanges, 2) << "top level, keys + NIC files (the token is a send)";
+  }
+  Service service(json);
+  auto client = client_for(service.port());
+  Statuses statuses(*client);
+  Ec2Datasource ds(statuses, fast());
+  ASSERT_TRUE(ds.probe());
+  EXPECT_EQ(statuses.not_found, 0);
+  EXPECT_EQ(statuses.exchanges, 3) << "top level, keys + NIC files, the listed IPv6 files";
+  ASSERT_EQ(ds.metadata().nics.size(), 2u);
+  ASSERT_EQ(ds.metadata().nics[1].ipv6s.size(), 1u);
+  EXPECT_EQ(ds.metadata().nics[1].ipv6s[0].to_string(), "2001:db8:8:4::2");
+  EXPECT_TRUE(ds.metadata().nics[0].ipv6s.empty());
 }
 
 TEST(Ec2RealService, ExpiredTokenIs401ThenANewTokenIsFetched) {

@@ -6,10 +6,10 @@
 #include <thread>
 
 #include "cloudtwin/metadata/handler.hpp"
-#include "cloudtwin/metadata/instance.hpp"
 #include "cloudtwin/metadata/instance_store.hpp"
 #include "cloudtwin/metadata/os_random.hpp"
 #include "cloudtwin/metadata/server.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 namespace cloudtwin::agent::testing {
 
@@ -47,7 +47,7 @@ class OneStore : public metadata::InstanceStore {
 class Service {
  public:
   explicit Service(const std::string& json, int port = 0)
-      : store_(metadata::make_served(metadata::parse_instance_json(json, "test.json"), nullptr)) {
+      : store_(metadata::make_served(record::parse_instance_json(json, "test.json"), nullptr)) {
     server_ = std::make_unique<metadata::Server>(
         std::vector<metadata::ListenSpec>{
             metadata::ListenSpec::parse("127.0.0.1:" + std::to_string(port))},

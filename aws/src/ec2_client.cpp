@@ -272,6 +272,12 @@ void Ec2Client::release_address(std::string_view allocation_id) {
   expect_true("ReleaseAddress", {{"AllocationId", std::string(allocation_id)}});
 }
 
+std::vector<Address> Ec2Client::describe_addresses(const std::vector<std::string>& public_ips) {
+  Params params;
+  add_list(params, "PublicIp", public_ips);
+  return parse_describe_addresses(call("DescribeAddresses", params));
+}
+
 std::string Ec2Client::create_security_group(std::string_view name, std::string_view description,
                                              std::string_view vpc_id) {
   Params params{{"GroupName", std::string(name)}, {"GroupDescription", std::string(description)}};

@@ -116,6 +116,22 @@ Address parse_allocate_address(std::string_view text) {
   return out;
 }
 
+std::vector<Address> parse_describe_addresses(std::string_view text) {
+  const auto what = what_of("DescribeAddresses");
+  const xml::Document doc(text, what);
+  std::vector<Address> out;
+  for (const auto* item : xml::items(answer_root(doc, what), "addressesSet")) {
+    Address a;
+    a.public_ip = xml::required(*item, "publicIp", what);
+    a.allocation_id = xml::text(*item, "allocationId");
+    a.domain = xml::text(*item, "domain");
+    a.association_id = xml::text(*item, "associationId");
+    a.instance_id = xml::text(*item, "instanceId");
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 std::string parse_associate_address(std::string_view text) {
   const auto what = what_of("AssociateAddress");
   const xml::Document doc(text, what);

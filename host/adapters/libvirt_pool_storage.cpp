@@ -8,8 +8,8 @@
 #include <memory>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/host/adapters.hpp"
-#include "cloudtwin/host/network_xml.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -74,12 +74,12 @@ class LibvirtPoolStorage final : public Storage {
     const auto name = volume_name(path);
     auto pool = ensure_pool();
     // capacity 0: the backing image's size. compat 1.1 as `qemu-img create` makes them.
-    const auto xml = "<volume type='file'>\n  <name>" + xml_escape(name) +
+    const auto xml = "<volume type='file'>\n  <name>" + core::xml_escape(name) +
                      "</name>\n  <capacity unit='bytes'>0</capacity>\n  <target>\n"
                      "    <format type='qcow2'/>\n    <compat>1.1</compat>\n"
                      "    <permissions><mode>0600</mode></permissions>\n  </target>\n"
                      "  <backingStore>\n    <path>" +
-                     xml_escape(base) +
+                     core::xml_escape(base) +
                      "</path>\n    <format type='qcow2'/>\n  </backingStore>\n</volume>\n";
     Vol vol(virStorageVolCreateXML(pool.get(), xml.c_str(), 0));
     if (!vol)
@@ -160,7 +160,7 @@ class LibvirtPoolStorage final : public Storage {
                         " ([storage] instances changed?): point it there, or undefine it");
       }
       const auto xml = std::string("<pool type='dir'>\n  <name>") + kPoolName +
-                       "</name>\n  <target>\n    <path>" + xml_escape(dir_) +
+                       "</name>\n  <target>\n    <path>" + core::xml_escape(dir_) +
                        "</path>\n  </target>\n</pool>\n";
       pool.reset(virStoragePoolDefineXML(conn(), xml.c_str(), 0));
       if (!pool) fail("cannot define storage pool '" + std::string(kPoolName) + "' on " + dir_);

@@ -16,7 +16,7 @@ constexpr const char* kUsage =
     "                            [--mode nat|isolated|bridge:BR] [--mac-prefix XX:XX] [--json]\n"
     "       cloudtwin net list|show NAME|delete NAME [--json]\n"
     "       cloudtwin net repair NAME   (start it, put back lost bridge addresses)\n"
-    "       cloudtwin vm create TEMPLATE [--name NAME] [--ssh-key FILE] [--json]\n"
+    "       cloudtwin vm create TEMPLATE [--name NAME] [--ssh-key FILE] [--on HOST] [--json]\n"
     "       cloudtwin vm list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vm start|reboot NAME [--json]\n"
     "       cloudtwin vm stop NAME [--force] [--json]   (ACPI shutdown; --force pulls the plug)\n"
@@ -25,8 +25,14 @@ constexpr const char* kUsage =
     "[--json]\n"
     "       cloudtwin image list|show NAME|delete NAME [--json]\n"
     "       cloudtwin vpn ...   overlay network (see cloudtwin vpn --help)\n"
+    "       cloudtwin cloud add ec2 --region R [--endpoint URL] [--profile NAME]\n"
+    "       cloudtwin cloud list [--json]   (each host: capacity used/allowed)\n"
     "\n"
-    "cloudtwin: host CLI: networks, images and VMs on libvirt.\n"
+    "cloudtwin: host CLI: networks, images and VMs on libvirt, bursting to EC2.\n"
+    "vm create places a VM on the local host while host.conf [capacity] allows, then on EC2\n"
+    "within [ec2] max_instances (TYPE:COUNT, ...); --on HOST or the template's\n"
+    "REQUIREMENTS = 'NAME = \"HOST\"' pins it. EC2 credentials: AWS_* variables,\n"
+    "~/.aws profiles (--profile), or /etc/cloudtwin/ec2.conf (0600).\n"
     "TEMPLATE is OpenNebula template syntax, or YAML when it ends in .yaml/.yml.\n"
     "Images are the qcow2 files in [storage] images; DISK = [ IMAGE = NAME ] uses one.\n"
     "--connect defaults to [libvirt] uri in /etc/cloudtwin/host.conf, else qemu:///system.\n"
@@ -99,22 +105,24 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()),
         out, err);
   }
-  if (command != "net" && command != "vm" && command != "image") {
+  if (command != "net" && command != "vm" && command != "image" && command != "cloud") {
     return usage_error(err, "unknown command or option '" + command + "'");
   }
   if (i + 1 >= args.size()) return usage_error(err, command + " needs a subcommand");
   const auto verb = args[i + 1];
   try {
-    const auto args_parsed = parse_args(args, i + 2,
-                                        {"--name", "--cidr", "--gateway", "--dns", "--mode",
-                                         "--mac-prefix", "--ssh-key", "--format"},
-                                        {"--json", "--force"});
+    const auto args_parsed =
+        parse_args(args, i + 2,
+                   {"--name", "--cidr", "--gateway", "--dns", "--mode", "--mac-prefix", "--ssh-key",
+                    "--format", "--on", "--region", "--endpoint", "--profile"},
+                   {"--json", "--force"});
     CliContext ctx{env, HostConfig{}, uri, out, err};
     if (const auto text = env.read_file(config_path))
       ctx.config = parse_host_conf(*text, config_path);
     if (ctx.uri.empty()) ctx.uri = ctx.config.uri;
     if (command == "net") return run_net(verb, args_parsed, ctx);
     if (command == "image") return run_image(verb, args_parsed, ctx);
+    if (command == "cloud") return run_cloud(verb, args_parsed, ctx, config_path);
     if (verb == "start" || verb == "stop" || verb == "reboot" || verb == "console")
       return run_vm_power(verb, args_parsed, ctx);
     return run_vm(verb, args_parsed, ctx);

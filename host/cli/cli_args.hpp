@@ -43,6 +43,8 @@ int run_net(const std::string& verb, const Args& args, CliContext& ctx);
 int run_vm(const std::string& verb, const Args& args, CliContext& ctx);
 int run_image(const std::string& verb, const Args& args, CliContext& ctx);
 int run_vm_power(const std::string& verb, const Args& args, CliContext& ctx);  // start|stop|...
+int run_cloud(const std::string& verb, const Args& args, CliContext& ctx,
+              const std::string& config_path);
 
 // Shared by the command files.
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);

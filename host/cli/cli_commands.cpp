@@ -67,9 +67,24 @@ std::string vm_json(const VmSummary& v) {
 std::string ips_of(const VmSummary& v) {
   std::string s;
   if (!v.record) return "-";
-  for (const auto& n : v.record->nics())
-    s += (s.empty() ? "" : ",") + n.ip.to_string() + "@" + n.network;
+  const auto& r = *v.record;
+  for (const auto& n : r.nics()) s += (s.empty() ? "" : ",") + n.ip.to_string() + "@" + n.network;
+  if (r.host.kind == "ec2") {  // EC2's NICs are not the host's: private and public
+    if (!r.local_ipv4.empty()) s += (s.empty() ? "" : ",") + r.local_ipv4 + " (private)";
+    if (!r.public_ipv4.empty()) {
+      s += (s.empty() ? "" : ",") + r.public_ipv4 +
+           (r.host.elastic_ip_allocation.empty() ? " (public)" : " (EIP)");
+    }
+  }
   return s.empty() ? "-" : s;
+}
+
+// "local" for this machine's libvirt, else where the host record says: ec2:REGION/i-...
+std::string location_of(const VmSummary& v) {
+  if (!v.record) return "local";
+  const auto& h = v.record->host;
+  if (h.kind == "ec2") return h.location + (h.provider_id.empty() ? "" : "/" + h.provider_id);
+  return h.location.empty() ? "local" : h.location;
 }
 
 // Bridge mode: which metadata addresses are on the bridge, and whose they are.
@@ -128,6 +143,18 @@ void print_vm(std::ostream& out, const VmSummary& v) {
     const auto& e = r;
     const auto& h = r.host;
     rows.push_back({"instance id:", e.instance_id});
+    rows.push_back({"location:", location_of(v)});
+    if (!h.placement.empty()) rows.push_back({"placed:", h.placement});
+    if (h.kind == "ec2") {
+      rows.push_back({"ec2 instance:", h.provider_id.empty() ? "(being created)" : h.provider_id});
+      if (!e.local_ipv4.empty()) rows.push_back({"private ip:", e.local_ipv4});
+      if (!e.public_ipv4.empty()) rows.push_back({"public ip:", e.public_ipv4});
+      if (!h.elastic_ip_allocation.empty()) {
+        rows.push_back({"elastic ip:", h.elastic_ip_allocation +
+                                           (h.elastic_ip_owned ? " (allocated for it)" : "")});
+      }
+      if (!h.security_group.empty()) rows.push_back({"security group:", h.security_group});
+    }
     rows.push_back({"hostname:", e.local_hostname});
     if (!e.ami_id.empty()) rows.push_back({"ami id:", e.ami_id});
     if (!e.instance_type.empty()) rows.push_back({"instance type:", e.instance_type});
@@ -139,7 +166,8 @@ void print_vm(std::ostream& out, const VmSummary& v) {
     }
     for (const auto& k : e.public_keys)
       rows.push_back({"key " + k.name + ":", k.openssh_key.substr(0, 40)});
-    rows.push_back({"context cd:", h.context_iso.empty() ? "(none)" : h.context_iso});
+    if (h.kind != "ec2")
+      rows.push_back({"context cd:", h.context_iso.empty() ? "(none)" : h.context_iso});
     if (!h.cidata_iso.empty()) rows.push_back({"nocloud cd:", h.cidata_iso});
     if (!h.console_log.empty()) rows.push_back({"console log:", h.console_log});
     if (!h.images.empty()) {
@@ -243,14 +271,21 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
       key = *k;
       while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
     }
-    const auto vm =
-        hosts.for_create().create(parse_vm_template_auto(*text, path), {a.option("--name"), key});
+    const auto tmpl = parse_vm_template_auto(*text, path);
+    auto [host, placement] = hosts.for_create(tmpl, a.option("--name"), a.option("--on"));
+    // Said before the create, which may take minutes on EC2.
+    if (!a.json() && hosts.all().size() > 1)
+      ctx.out << "placing on " << host->name() << ": " << placement.reason << "\n";
+    const auto vm = host->create(tmpl, {a.option("--name"), key, placement.reason});
     if (a.json()) {
       ctx.out << vm_json(vm) << "\n";
     } else {
       ctx.out << "created VM " << vm.name << " (" << vm.record->instance_id << ")";
       for (const auto& n : vm.record->nics())
         ctx.out << " " << n.ip.to_string() << "@" << n.network;
+      if (!vm.record->host.provider_id.empty())
+        ctx.out << " " << vm.record->host.provider_id << "@" << vm.record->host.location;
+      if (!vm.record->public_ipv4.empty()) ctx.out << " public " << vm.record->public_ipv4;
       ctx.out << "\n";
     }
   } else if (verb == "list") {
@@ -262,9 +297,10 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
       ctx.out << "]\n";
       return 0;
     }
-    std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "INSTANCE-ID", "ADDRESSES"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"NAME", "STATE", "LOCATION", "INSTANCE-ID", "ADDRESSES"}};
     for (const auto& v : list) {
-      rows.push_back({v.name, std::string(to_string(v.state)),
+      rows.push_back({v.name, std::string(to_string(v.state)), location_of(v),
                       v.record ? v.record->instance_id : "-", ips_of(v)});
     }
     print_table(ctx.out, rows);

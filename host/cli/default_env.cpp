@@ -5,6 +5,13 @@
 #include <random>
 #include <sstream>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cloudtwin/aws/adapters/beast_http_client.hpp"
+#include "cloudtwin/aws/adapters/credential_files.hpp"
+#include "cloudtwin/aws/adapters/openssl_crypto.hpp"
+#include "cloudtwin/aws/adapters/system_timing.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/cli.hpp"
 
@@ -45,6 +52,30 @@ CliEnv default_cli_env() {
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+  };
+  env.write_file = [](const std::string& path, const std::string& text, unsigned mode) {
+    const auto tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    const auto fail = [&] {
+      throw Error(ErrorCode::Io, "cannot write " + path + ": " + std::strerror(errno));
+    };
+    if (fd < 0) fail();
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (!written || ::fsync(fd) != 0 || ::close(fd) != 0) fail();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail();
+  };
+  env.ec2 = [](const Ec2Config& config) {
+    Ec2Adapters a;
+    a.http = aws::make_beast_http_client();
+    a.crypto = std::make_unique<aws::OpenSslCrypto>();
+    a.timing = std::make_unique<aws::SystemTiming>();
+    a.credentials = [config] {
+      const aws::LocalConfigFiles files;
+      return aws::resolve_aws_settings(aws::process_environment(), files,
+                                       {config.profile, config.region})
+          .credentials;
+    };
+    return a;
   };
   return env;
 }

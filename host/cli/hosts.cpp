@@ -1,6 +1,7 @@
 #include "hosts.hpp"
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/host/ec2_host.hpp"
 #include "cloudtwin/host/libvirt_host.hpp"
 
 namespace cloudtwin::host {
@@ -22,11 +23,28 @@ std::unique_ptr<Host> open_libvirt(const CliContext& ctx) {
                                        ctx.config.capacity);
 }
 
+std::unique_ptr<Host> open_ec2(const CliContext& ctx) {
+  const auto& config = ctx.config.ec2;
+  if (config.region.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "host.conf [ec2] has no region; run `cloudtwin cloud add ec2 --region R`");
+  }
+  if (!ctx.env.ec2) throw Error(ErrorCode::InvalidArgument, "this cloudtwin has no EC2 client");
+  Ec2Adapters a = ctx.env.ec2(config);
+  a.records = ctx.env.ec2_records
+                  ? ctx.env.ec2_records(ctx.config.settings.instances_dir + "/ec2")
+                  : make_ec2_record_files(ctx.config.settings.instances_dir + "/ec2");
+  a.random = ctx.env.random();
+  a.vpn = ctx.env.vpn ? ctx.env.vpn(ctx.config.settings.vpn_state_dir) : nullptr;
+  return std::make_unique<Ec2Host>("ec2", config, std::move(a));
+}
+
 }  // namespace
 
 const std::vector<HostKind>& host_kinds() {
   static const std::vector<HostKind> kinds = {
       {"libvirt", "libvirt", true, open_libvirt},
+      {"ec2", "ec2", false, open_ec2},
   };
   return kinds;
 }
@@ -38,7 +56,30 @@ Hosts::Hosts(const CliContext& ctx) {
   }
 }
 
-Host& Hosts::for_create() { return *hosts_.front(); }
+std::vector<PlacementCandidate> Hosts::candidates() {
+  std::vector<PlacementCandidate> out;
+  for (auto& h : hosts_) out.push_back({h->name(), h->kind(), h->capacity()});
+  return out;
+}
+
+std::pair<Host*, Placement> Hosts::for_create(const VmTemplate& tmpl, const std::string& vm,
+                                              const std::string& on) {
+  PlacementRequest r;
+  r.vm = vm.empty() ? (tmpl.name.empty() ? std::string("(unnamed)") : tmpl.name) : vm;
+  r.vcpu = tmpl.vcpu;
+  r.memory_mib = tmpl.memory_mib;
+  r.ec2_ready = tmpl.ec2 && !tmpl.ec2->ami.empty();
+  for (auto& h : hosts_) {
+    if (auto* e = dynamic_cast<Ec2Host*>(h.get())) r.instance_type = e->instance_type_of(tmpl);
+  }
+  r.pinned = !on.empty() ? on : tmpl.requirements_host;
+  r.pinned_by = !on.empty() ? "--on" : "REQUIREMENTS";
+  if (hosts_.size() == 1 && r.pinned.empty()) {  // nothing to choose: no figures needed
+    return {hosts_.front().get(), {0, "the only host"}};
+  }
+  auto p = place(candidates(), r);
+  return {hosts_.at(p.index).get(), std::move(p)};
+}
 
 Host& Hosts::holding(const std::string& vm) {
   if (hosts_.size() == 1) return *hosts_.front();  // its own errors name the VM

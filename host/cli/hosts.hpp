@@ -8,6 +8,7 @@
 
 #include "cli_args.hpp"
 #include "cloudtwin/host/host.hpp"
+#include "cloudtwin/host/placement.hpp"
 
 namespace cloudtwin::host {
 
@@ -25,12 +26,15 @@ const std::vector<HostKind>& host_kinds();
 class Hosts {
  public:
   explicit Hosts(const CliContext& ctx);  // opens every configured host, in table order
-  // Where `vm create` puts a VM. Placement between hosts (capacity, --on) is to come; today
-  // the first host.
-  Host& for_create();
+  // Where `vm create` puts a VM of `tmpl` (placement.hpp): local first while its capacity
+  // allows, then EC2 within its caps, unless `on` (--on) or REQUIREMENTS pins it.
+  std::pair<Host*, Placement> for_create(const VmTemplate& tmpl, const std::string& vm,
+                                         const std::string& on);
   // The host that has VM `vm`; Error(NotFound) when none has.
   Host& holding(const std::string& vm);
   std::vector<VmSummary> list();  // every host's VMs, host by host
+  const std::vector<std::unique_ptr<Host>>& all() const { return hosts_; }
+  std::vector<PlacementCandidate> candidates();
 
  private:
   std::vector<std::unique_ptr<Host>> hosts_;

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "cloudtwin/host/network_xml.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -18,21 +18,22 @@ bool has_root_arg(const std::string& cmd) {
 void render_cdrom(std::ostringstream& x, const std::string& path, const std::string& target) {
   x << "    <disk type='file' device='cdrom'>\n"
     << "      <driver name='qemu' type='raw'/>\n"
-    << "      <source file='" << xml_escape(path) << "'/>\n"
-    << "      <target dev='" << xml_escape(target) << "' bus='ide'/>\n"
+    << "      <source file='" << core::xml_escape(path) << "'/>\n"
+    << "      <target dev='" << core::xml_escape(target) << "' bus='ide'/>\n"
     << "      <readonly/>\n"
     << "    </disk>\n";
 }
 
 void render_os(std::ostringstream& x, const DomainSpec& s) {
   const auto arch = s.os && !s.os->arch.empty() ? s.os->arch : std::string("x86_64");
-  x << "  <os>\n    <type arch='" << xml_escape(arch) << "' machine='" << xml_escape(s.machine)
-    << "'>hvm</type>\n";
+  x << "  <os>\n    <type arch='" << core::xml_escape(arch) << "' machine='"
+    << core::xml_escape(s.machine) << "'>hvm</type>\n";
   if (s.os && !s.os->kernel.empty()) {
-    x << "    <kernel>" << xml_escape(s.os->kernel) << "</kernel>\n";
-    if (!s.os->initrd.empty()) x << "    <initrd>" << xml_escape(s.os->initrd) << "</initrd>\n";
+    x << "    <kernel>" << core::xml_escape(s.os->kernel) << "</kernel>\n";
+    if (!s.os->initrd.empty())
+      x << "    <initrd>" << core::xml_escape(s.os->initrd) << "</initrd>\n";
     const auto c = kernel_cmdline(*s.os);
-    if (!c.empty()) x << "    <cmdline>" << xml_escape(c) << "</cmdline>\n";
+    if (!c.empty()) x << "    <cmdline>" << core::xml_escape(c) << "</cmdline>\n";
   } else {
     x << "    <boot dev='hd'/>\n";
   }
@@ -51,9 +52,9 @@ void render_sysinfo(std::ostringstream& x, const DomainSpec& s) {
 
 void render_disk(std::ostringstream& x, const DiskPlan& d) {
   x << "    <disk type='file' device='disk'>\n"
-    << "      <driver name='qemu' type='" << xml_escape(d.format) << "'/>\n"
-    << "      <source file='" << xml_escape(d.path) << "'/>\n"
-    << "      <target dev='" << xml_escape(d.target) << "' bus='virtio'/>\n";
+    << "      <driver name='qemu' type='" << core::xml_escape(d.format) << "'/>\n"
+    << "      <source file='" << core::xml_escape(d.path) << "'/>\n"
+    << "      <target dev='" << core::xml_escape(d.target) << "' bus='virtio'/>\n";
   if (d.readonly) x << "      <readonly/>\n";
   x << "    </disk>\n";
 }
@@ -61,10 +62,10 @@ void render_disk(std::ostringstream& x, const DiskPlan& d) {
 void render_nic(std::ostringstream& x, const NicPlan& n, const std::string& nwfilter) {
   x << "    <interface type='network'>\n"
     << "      <mac address='" << n.mac.to_string() << "'/>\n"
-    << "      <source network='" << xml_escape(n.network) << "'/>\n"
-    << "      <model type='" << xml_escape(n.model) << "'/>\n";
+    << "      <source network='" << core::xml_escape(n.network) << "'/>\n"
+    << "      <model type='" << core::xml_escape(n.model) << "'/>\n";
   if (!nwfilter.empty()) {
-    x << "      <filterref filter='" << xml_escape(nwfilter) << "'>\n"
+    x << "      <filterref filter='" << core::xml_escape(nwfilter) << "'>\n"
       << "        <parameter name='IP' value='" << n.ip.to_string() << "'/>\n"
       << "      </filterref>\n";
   }
@@ -81,8 +82,8 @@ std::string kernel_cmdline(const OsSpec& os) {
 
 std::string render_domain_xml(const DomainSpec& s) {
   std::ostringstream x;
-  x << "<domain type='" << xml_escape(s.type) << "'>\n"
-    << "  <name>" << xml_escape(s.name) << "</name>\n"
+  x << "<domain type='" << core::xml_escape(s.type) << "'>\n"
+    << "  <name>" << core::xml_escape(s.name) << "</name>\n"
     << "  <uuid>" << s.uuid << "</uuid>\n";
   if (!s.metadata_element.empty())
     x << "  <metadata>\n    " << s.metadata_element << "\n  </metadata>\n";
@@ -98,7 +99,7 @@ std::string render_domain_xml(const DomainSpec& s) {
   // A pty keeps `vm console` working; <log> copies everything the guest prints to a file.
   x << "    <serial type='pty'>\n";
   if (!s.console_log.empty())
-    x << "      <log file='" << xml_escape(s.console_log) << "' append='on'/>\n";
+    x << "      <log file='" << core::xml_escape(s.console_log) << "' append='on'/>\n";
   x << "      <target port='0'/>\n    </serial>\n"
     << "    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n"
     << "  </devices>\n</domain>\n";

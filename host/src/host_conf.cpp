@@ -1,11 +1,13 @@
 // host.conf (INI): the keys `cloudtwin` reads; every other part keeps its defaults.
 #include "cloudtwin/host/host_conf.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/ini.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -53,7 +55,21 @@ HostConfig parse_host_conf(std::string_view text, std::string_view source) {
       c.capacity.vcpu = static_cast<unsigned>(positive("vcpu", value, 4096, fail));
     else if (key == "capacity.memory_mib")
       c.capacity.memory_mib = positive("memory_mib", value, std::uint64_t{1} << 40U, fail);
-    else if (key == "network.mac_prefix") {
+    else if (key == "ec2.region")
+      c.ec2.region = value;
+    else if (key == "ec2.endpoint")
+      c.ec2.endpoint = value;
+    else if (key == "ec2.profile")
+      c.ec2.profile = value;
+    else if (key == "ec2.default_instance_type")
+      c.ec2.instance_type = value;
+    else if (key == "ec2.max_instances") {
+      try {
+        c.ec2.max_instances = parse_max_instances(value);
+      } catch (const Error& e) {
+        fail(e.what());
+      }
+    } else if (key == "network.mac_prefix") {
       try {
         c.settings.mac_prefix = core::MacPrefix::parse(value);
       } catch (const Error& e) {
@@ -62,6 +78,51 @@ HostConfig parse_host_conf(std::string_view text, std::string_view source) {
     }
   }
   return c;
+}
+
+std::string set_ini_values(std::string_view text, const std::string& section,
+                           const std::vector<std::pair<std::string, std::string>>& values) {
+  std::vector<std::pair<std::string, std::string>> pending = values;
+  std::string out;
+  std::string current;
+  bool seen = false;
+  const auto flush = [&] {
+    if (current != section) return;
+    for (const auto& [k, v] : pending) out += k + " = " + v + "\n";
+    pending.clear();
+  };
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const auto line = text.substr(start, end - start);
+    const auto t = core::trim(line);
+    if (t.size() > 1 && t.front() == '[' && t.back() == ']') {
+      flush();
+      current = std::string(core::trim(t.substr(1, t.size() - 2)));
+      seen = seen || current == section;
+    } else if (current == section && !t.empty() && t.front() != '#' && t.front() != ';') {
+      const auto key = core::trim(t.substr(0, t.find('=')));
+      const auto it = std::find_if(pending.begin(), pending.end(),
+                                   [&](const auto& kv) { return kv.first == key; });
+      if (it != pending.end()) {
+        out += it->first + " = " + it->second + "\n";
+        pending.erase(it);
+        start = end + 1;
+        continue;
+      }
+    }
+    out += std::string(line) + "\n";
+    start = end + 1;
+  }
+  flush();
+  if (!seen) {
+    if (!out.empty() && out.back() == '\n' && out.size() > 1 && out[out.size() - 2] != '\n')
+      out += "\n";
+    out += "[" + section + "]\n";
+    for (const auto& [k, v] : pending) out += k + " = " + v + "\n";
+  }
+  return out;
 }
 
 }  // namespace cloudtwin::host

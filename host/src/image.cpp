@@ -1,13 +1,13 @@
 #include "cloudtwin/host/image.hpp"
 
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/names.hpp"
 #include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::host {
@@ -55,12 +55,7 @@ bool is_importable_format(std::string_view format) {
 }
 
 void check_image_name(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 64 && name.front() != '.' && name.front() != '-';
-  for (char c : name) {
-    ok = ok &&
-         (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.');
-  }
-  if (!ok) {
+  if (!core::is_plain_name(name, 64)) {
     throw Error(
         ErrorCode::InvalidArgument,
         "image name '" + name +

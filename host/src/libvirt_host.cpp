@@ -31,7 +31,7 @@ LibvirtHost::LibvirtHost(std::string name, LibvirtAdapters adapters, HostSetting
       vms_(*a_.hypervisor, *a_.iso, *a_.storage, *a_.random, std::move(settings), a_.vpn.get()) {}
 
 VmSummary LibvirtHost::create(const VmTemplate& tmpl, const CreateOptions& options) {
-  auto plan = vms_.create(tmpl, options.name, options.user_ssh_key);
+  auto plan = vms_.create(tmpl, options.name, options.user_ssh_key, options.placement);
   return {plan.name, VmState::Running, std::move(plan.record)};
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::host {
 namespace {
@@ -200,8 +201,8 @@ std::string to_string(NetworkMode mode) {
 }
 
 std::string render_dhcp_host_xml(const DhcpHost& host) {
-  return "<host mac='" + host.mac.to_string() + "' name='" + xml_escape(host.name) + "' ip='" +
-         host.ip.to_string() + "'/>";
+  return "<host mac='" + host.mac.to_string() + "' name='" + core::xml_escape(host.name) +
+         "' ip='" + host.ip.to_string() + "'/>";
 }
 
 std::string render_network_metadata(const NetworkSpec& s) {
@@ -216,9 +217,9 @@ std::string render_network_metadata(const NetworkSpec& s) {
     return x.str();
   }
   x << ">\n";
-  for (const auto& d : s.dns) x << "  <cloudtwin:dns address=\"" << xml_escape(d) << "\"/>\n";
+  for (const auto& d : s.dns) x << "  <cloudtwin:dns address=\"" << core::xml_escape(d) << "\"/>\n";
   for (const auto& a : s.owned_addresses) {
-    x << "  <cloudtwin:owned-address address=\"" << xml_escape(a.address) << "\" prefix=\""
+    x << "  <cloudtwin:owned-address address=\"" << core::xml_escape(a.address) << "\" prefix=\""
       << a.prefix_length << "\"/>\n";
   }
   x << "</cloudtwin:network>\n";
@@ -227,21 +228,21 @@ std::string render_network_metadata(const NetworkSpec& s) {
 
 std::string render_network_xml(const NetworkSpec& s) {
   std::ostringstream x;
-  x << "<network>\n  <name>" << xml_escape(s.name) << "</name>\n";
+  x << "<network>\n  <name>" << core::xml_escape(s.name) << "</name>\n";
   if (s.mode == NetworkMode::Bridge) {
     // libvirt forbids <ip>, <dns> and <dhcp> here: the facts go in <metadata>, and the
     // metadata addresses go on the bridge through netlink (bridge_addresses.hpp).
-    x << metadata_block(s) << "  <forward mode='bridge'/>\n  <bridge name='" << xml_escape(s.bridge)
-      << "'/>\n</network>\n";
+    x << metadata_block(s) << "  <forward mode='bridge'/>\n  <bridge name='"
+      << core::xml_escape(s.bridge) << "'/>\n</network>\n";
     return x.str();
   }
   // libvirt has no field for it; a network made without one (older cloudtwin) has none.
   if (s.mac_prefix) x << metadata_block(s);
   if (s.mode == NetworkMode::Nat) x << "  <forward mode='nat'/>\n";
-  x << "  <bridge name='" << xml_escape(s.bridge) << "' stp='on' delay='0'/>\n";
+  x << "  <bridge name='" << core::xml_escape(s.bridge) << "' stp='on' delay='0'/>\n";
   if (!s.dns.empty()) {
     x << "  <dns>\n";
-    for (const auto& d : s.dns) x << "    <forwarder addr='" << xml_escape(d) << "'/>\n";
+    for (const auto& d : s.dns) x << "    <forwarder addr='" << core::xml_escape(d) << "'/>\n";
     x << "  </dns>\n";
   }
   // No <range>: dnsmasq then serves only the reserved hosts (libvirt writes

@@ -13,17 +13,6 @@
 namespace cloudtwin::host {
 namespace {
 
-// EC2 keys that only an instance on EC2 can honour, while no host places VMs there: refused
-// rather than silently dropped. A row goes when EC2 placement makes its key work.
-struct Ec2KeyNotYet {
-  std::string_view key;
-  std::string_view what;
-};
-constexpr Ec2KeyNotYet kEc2KeysNotYet[] = {
-    {"ELASTICIP", "associates an Elastic IP with an EC2 instance"},
-    {"AUTHORIZED_PORTS", "opens ports in an EC2 security group"},
-};
-
 class Converter {
  public:
   explicit Converter(std::string_view source) : source_(source) {}
@@ -62,6 +51,8 @@ class Converter {
         t.vpn = yes_no({a.name, single(a), a.pos}, a.name);
       } else if (a.name == "CONTEXT_CD") {
         t.context_cd = yes_no({a.name, single(a), a.pos}, a.name);
+      } else if (a.name == "REQUIREMENTS") {
+        t.requirements_host = requirements(a);
       }
     }
     return t;
@@ -235,12 +226,61 @@ class Converter {
     return out;
   }
 
-  void refuse_if_not_yet(const TemplatePair& p) const {
-    for (const auto& k : kEc2KeysNotYet) {
-      if (p.key != k.key) continue;
-      fail(p.pos, "EC2/" + p.key + " " + std::string(k.what) +
-                      ", but cloudtwin does not place VMs on EC2 yet; remove it to run this "
-                      "template on the local host");
+  // REQUIREMENTS = 'NAME = "ec2"' (also HOSTNAME, OpenNebula's word): the one expression
+  // cloudtwin's placement honours.
+  std::string requirements(const TemplateAttr& a) const {
+    const auto& v = single(a);
+    const auto eq = v.find('=');
+    const auto key = core::upper(core::trim(v.substr(0, eq == std::string::npos ? 0 : eq)));
+    auto value =
+        eq == std::string::npos ? std::string() : std::string(core::trim(v.substr(eq + 1)));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    if ((key != "NAME" && key != "HOSTNAME") || value.empty() ||
+        value.find_first_of("\"= ") != std::string::npos) {
+      fail(a.pos,
+           "REQUIREMENTS supports one expression, NAME = \"HOST\" (a host of `cloudtwin "
+           "cloud list`, e.g. 'NAME = \"ec2\"'), got '" +
+               v + "'");
+    }
+    return value;
+  }
+
+  int port(const TemplatePair& p, const std::string& text) const {
+    unsigned n = 0;
+    const auto* end = text.data() + text.size();
+    const auto r = std::from_chars(text.data(), end, n);
+    if (r.ec != std::errc() || r.ptr != end || n == 0 || n > 65535)
+      fail(p.pos, "EC2/AUTHORIZED_PORTS: '" + text + "' is not a port from 1 to 65535");
+    return static_cast<int>(n);
+  }
+
+  // "22,8000-8080" -> {22-22, 8000-8080}.
+  std::vector<PortRange> ports(const TemplatePair& p) const {
+    std::vector<PortRange> out;
+    for (const auto& raw : items(p)) {
+      const auto item = std::string(core::trim(raw));
+      const auto dash = item.find('-');
+      PortRange r;
+      r.from = port(p, item.substr(0, dash));
+      r.to = dash == std::string::npos ? r.from : port(p, item.substr(dash + 1));
+      if (r.to < r.from)
+        fail(p.pos, "EC2/AUTHORIZED_PORTS: range '" + item + "' ends before it starts");
+      out.push_back(r);
+    }
+    return out;
+  }
+
+  std::string elastic_ip(const TemplatePair& p) const {
+    const auto word = core::upper(p.value);
+    if (word == "YES" || word == "TRUE") return "YES";
+    try {
+      return core::Ipv4::parse(p.value).to_string();
+    } catch (const Error&) {
+      fail(p.pos,
+           "EC2/ELASTICIP must be YES (allocate one) or an Elastic IP address of the "
+           "account, got '" +
+               p.value + "'");
     }
   }
 
@@ -248,7 +288,6 @@ class Converter {
     need_vector(a);
     Ec2Spec e;
     for (const auto& p : a.pairs) {
-      refuse_if_not_yet(p);
       if (p.key == "AMI")
         e.ami = p.value;
       else if (p.key == "KEYPAIR")
@@ -256,11 +295,13 @@ class Converter {
       else if (p.key == "INSTANCETYPE")
         e.instance_type = p.value;
       else if (p.key == "ELASTICIP")
-        e.elastic_ip = p.value;
+        e.elastic_ip = elastic_ip(p);
       else if (p.key == "AUTHORIZED_PORTS")
-        e.authorized_ports = p.value;
+        e.authorized_ports = ports(p);
       else if (p.key == "AVAILABILITYZONE")
         e.availability_zone = items(p).front();
+      else if (p.key == "SUBNET")
+        e.subnet = items(p).front();
       else if (p.key == "SECURITYGROUPS")
         e.security_groups = items(p);
       else if (p.key == "TAGS")

@@ -136,6 +136,7 @@ class Parser {
 
   std::string value(const std::string& what, bool in_vector) {
     if (peek() == '"') return quoted(what);
+    if (peek() == '\'') return single_quoted(what);
     const auto start = pos_;
     const auto at = here();
     while (!at_end()) {
@@ -173,6 +174,21 @@ class Parser {
       }
       out.push_back(c);
       advance();
+    }
+  }
+
+  // 'text': taken as written, no escapes (REQUIREMENTS = 'NAME = "ec2"', as OpenNebula's
+  // examples quote expressions that hold double quotes).
+  std::string single_quoted(const std::string& what) {
+    const auto open = here();
+    advance();
+    std::string out;
+    for (;;) {
+      if (at_end()) fail(open, "unterminated string for " + what + ": missing closing \"'\"");
+      const char c = peek();
+      advance();
+      if (c == '\'') return out;
+      out.push_back(c);
     }
   }
 

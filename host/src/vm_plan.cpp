@@ -1,8 +1,7 @@
 #include "cloudtwin/host/vm_plan.hpp"
 
-#include <cctype>
-
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/names.hpp"
 #include "cloudtwin/core/user_data.hpp"
 #include "cloudtwin/host/domain_xml.hpp"
 #include "cloudtwin/host/lease.hpp"
@@ -10,21 +9,16 @@
 #include "cloudtwin/record/element.hpp"
 
 namespace cloudtwin::host {
-namespace {
-
 void check_vm_name(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 63;
-  for (char c : name) {
-    ok = ok &&
-         (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.');
-  }
-  if (!ok || name.front() == '.' || name.front() == '-') {
+  if (!core::is_plain_name(name, 63)) {
     throw Error(
         ErrorCode::InvalidArgument,
         "VM name '" + name +
             "' must be 1-63 letters, digits, '-', '_' or '.', not starting with '.' or '-'");
   }
 }
+
+namespace {
 
 std::string basename(const std::string& path) {
   const auto slash = path.find_last_of('/');
@@ -231,6 +225,7 @@ record::Instance build_record(const VmTemplate& t, const VmPlan& p, const PlanIn
   h.console_log = p.console_log;
   h.console_log_owned = t.console_log == "YES";
   h.vpn = p.vpn;
+  h.placement = in.placement;
   return i;
 }
 
@@ -274,6 +269,24 @@ core::ContextVars build_context_vars(const VmTemplate& t, const VmPlan& plan,
     it = it->second.empty() && it->first != "USER_DATA" ? v.erase(it) : std::next(it);
   }
   return v;
+}
+
+GuestIdentity plan_guest_identity(const VmTemplate& t, const std::string& name,
+                                  const std::string& instance_id, const std::string& user_ssh_key) {
+  VmPlan p;
+  p.name = name;
+  p.instance_id = instance_id;
+  PlanInputs in;
+  in.user_ssh_key = user_ssh_key;
+  return guest_identity(resolved_context(t, p, in), p, in);
+}
+
+std::vector<record::PublicKey> plan_public_keys(const VmTemplate& t, const std::string& keys) {
+  return public_keys(t, keys);
+}
+
+record::MetadataOptionsRecord plan_metadata_options(const Ec2Spec& e) {
+  return metadata_options(e);
 }
 
 VmPlan plan_vm(const VmTemplate& t, const PlanInputs& in) {

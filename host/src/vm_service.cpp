@@ -60,7 +60,7 @@ std::vector<record::Instance> records_of(const std::vector<DomainInfo>& domains)
 }
 
 VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
-                         const std::string& user_ssh_key) {
+                         const std::string& user_ssh_key, const std::string& placement) {
   auto lock = storage_.lock(settings_.instances_dir + "/.lock");
   PlanInputs in;
   in.name = name;
@@ -75,6 +75,7 @@ VmPlan VmService::create(const VmTemplate& tmpl, const std::string& name,
   in.uuid = generate_uuid(random_, tmpl.ec2.has_value());
   in.created_at = record::iso8601_utc(clock_.now());
   in.host_location = settings_.uri;
+  in.placement = placement;
   for (const auto& n : hv_.list_networks()) {
     try {
       auto spec = parse_network_xml(n.xml);

@@ -210,9 +210,9 @@ TEST_F(CliFixture, VmLifecycle) {
       << out;
   EXPECT_EQ(run({"vm", "list"}, &out), 0);
   EXPECT_EQ(out,
-            "NAME                 STATE    INSTANCE-ID          ADDRESSES\n"
-            "i-56666666666666666  running  i-56666666666666666  10.0.0.3@lan\n"
-            "web                  running  i-12222222222222222  10.0.0.2@lan\n");
+            "NAME                 STATE    LOCATION   INSTANCE-ID          ADDRESSES\n"
+            "i-56666666666666666  running  fake:///x  i-56666666666666666  10.0.0.3@lan\n"
+            "web                  running  fake:///x  i-12222222222222222  10.0.0.2@lan\n");
   EXPECT_EQ(run({"vm", "show", "web"}, &out), 0);
   EXPECT_NE(out.find("eth0:         10.0.0.2/24 02:00:0a:00:00:02 network lan gateway 10.0.0.1"),
             std::string::npos)

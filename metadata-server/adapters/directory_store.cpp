@@ -63,7 +63,7 @@ std::string read_record_file(const fs::path& path) {
 
 DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const HostIdentity* host, LogSink log,
                                                std::chrono::milliseconds min_interval,
-                                               MetadataOptions defaults)
+                                               record::MetadataOptions defaults)
     : dir_(std::move(dir)),
       host_(host),
       log_(std::move(log)),
@@ -185,8 +185,9 @@ void DirectoryInstanceStore::rescan_locked() {
     }
     changed = true;
     try {
-      state.served = make_served(parse_instance_json(read_record_file(path), name, defaults_),
-                                 host_, path.stem().string());
+      state.served =
+          make_served(record::parse_instance_json(read_record_file(path), name, defaults_), host_,
+                      path.stem().string());
       log_("loaded " + name + " (instance " + state.served->instance.instance_id + ")");
     } catch (const std::exception& e) {
       log_("skipping instance record: " + std::string(e.what()));

@@ -57,7 +57,7 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
   std::string uri;
   const HostIdentity* host = nullptr;
   LogSink log;
-  MetadataOptions defaults;
+  record::MetadataOptions defaults;
 
   std::mutex mutex;  // everything below except `index`, `dropped`
   virConnectPtr conn = nullptr;
@@ -222,7 +222,7 @@ struct LibvirtInstanceStore::State : std::enable_shared_from_this<State> {
 };
 
 LibvirtInstanceStore::LibvirtInstanceStore(std::string uri, const HostIdentity* host, LogSink log,
-                                           MetadataOptions defaults)
+                                           record::MetadataOptions defaults)
     : state_(std::make_shared<State>()) {
   ensure_event_loop();
   state_->uri = std::move(uri);

@@ -42,7 +42,8 @@ bool apply_imds_key(Config& c, const std::string& key, const std::string& value,
   } else if (key == "imds.allow_imdsv1") {
     bool v1 = true;
     if (!parse_bool(value, v1)) throw bad("expected true or false");
-    c.record_defaults.http_tokens = v1 ? HttpTokens::Optional : HttpTokens::Required;
+    c.record_defaults.http_tokens =
+        v1 ? record::HttpTokens::Optional : record::HttpTokens::Required;
   } else if (key == "imds.account_id") {
     if (value.size() != 12 || value.find_first_not_of("0123456789") != std::string::npos)
       throw bad("expected 12 digits, as an AWS account id");

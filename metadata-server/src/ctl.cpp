@@ -7,6 +7,7 @@
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/metadata/identity_credentials.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -57,12 +58,12 @@ std::string maintenance_json(const std::vector<NoticeBoard::MaintenanceEvent>& e
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
     out += (i ? ", " : "") + std::string("{\n") +
-           "  \"NotBefore\" : " + json_quote(http_date_utc(e.not_before)) + ",\n" +
-           "  \"Code\" : " + json_quote(e.code) + ",\n" +
-           "  \"Description\" : " + json_quote(e.description) + ",\n" +
-           "  \"EventId\" : " + json_quote(e.id) + ",\n" +
-           "  \"NotAfter\" : " + json_quote(http_date_utc(e.not_after)) + ",\n" +
-           "  \"State\" : " + json_quote(e.state) + "\n}";
+           "  \"NotBefore\" : " + record::json_quote(http_date_utc(e.not_before)) + ",\n" +
+           "  \"Code\" : " + record::json_quote(e.code) + ",\n" +
+           "  \"Description\" : " + record::json_quote(e.description) + ",\n" +
+           "  \"EventId\" : " + record::json_quote(e.id) + ",\n" +
+           "  \"NotAfter\" : " + record::json_quote(http_date_utc(e.not_after)) + ",\n" +
+           "  \"State\" : " + record::json_quote(e.state) + "\n}";
   }
   return out + " ]";
 }
@@ -107,15 +108,16 @@ void NoticeBoard::publish_locked(const std::string& id) {
   const auto& st = states_[id];
   auto n = std::make_shared<Notices>();
   if (!st.spot_action.empty()) {
-    n->spot_instance_action = "{\"action\": " + json_quote(st.spot_action) +
-                              ", \"time\": " + json_quote(iso8601_utc(st.spot_time)) + "}";
+    n->spot_instance_action =
+        "{\"action\": " + record::json_quote(st.spot_action) +
+        ", \"time\": " + record::json_quote(record::iso8601_utc(st.spot_time)) + "}";
     // EC2 sets termination-time when it is going to shut the instance down.
-    if (st.spot_action != "hibernate") n->spot_termination_time = iso8601_utc(st.spot_time);
+    if (st.spot_action != "hibernate") n->spot_termination_time = record::iso8601_utc(st.spot_time);
   }
   n->maintenance_scheduled = maintenance_json(st.scheduled);
   n->maintenance_history = maintenance_json(st.history);
   if (!st.rebalance_time.empty())
-    n->rebalance = "{\"noticeTime\": " + json_quote(st.rebalance_time) + "}";
+    n->rebalance = "{\"noticeTime\": " + record::json_quote(st.rebalance_time) + "}";
   n->lifecycle_state = st.lifecycle;
   if (*n == Notices{}) {
     states_.erase(id);
@@ -163,7 +165,7 @@ std::string NoticeBoard::execute(const std::vector<std::string>& args,
                                             : 120;
       st.spot_action = what;
       st.spot_time = now + std::chrono::seconds(in);
-      reply += "spot " + what + " at " + iso8601_utc(st.spot_time);
+      reply += "spot " + what + " at " + record::iso8601_utc(st.spot_time);
     } else {
       usage("spot takes terminate, stop, hibernate or clear");
     }
@@ -207,7 +209,7 @@ std::string NoticeBoard::execute(const std::vector<std::string>& args,
       reply += "rebalance recommendation cleared";
     } else {
       if (args.size() != 2) usage("rebalance takes a VM and optionally 'clear'");
-      st.rebalance_time = iso8601_utc(now);
+      st.rebalance_time = record::iso8601_utc(now);
       reply += "rebalance recommendation at " + st.rebalance_time;
     }
   } else {  // lifecycle

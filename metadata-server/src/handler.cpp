@@ -178,7 +178,8 @@ Response error_response(int status) {
 Response Handler::handle(const Request& request, const ServedInstance* caller,
                          Clock::time_point now) const {
   if (caller == nullptr) return error_response(404);
-  if (caller->instance.options.http_endpoint == HttpEndpoint::Disabled) return error_response(403);
+  if (caller->instance.options.http_endpoint == record::HttpEndpoint::Disabled)
+    return error_response(403);
   std::string scratch;
   const auto target = split_target(request.target, scratch);
   if (request.method == "PUT") return put_token(request, target, *caller, now);
@@ -218,7 +219,7 @@ Response Handler::get(const Request& request, const std::optional<Target>& targe
   if (const auto token = request.header(kTokenHeader)) {
     left = tokens_.check(*token, caller.instance.instance_id, now);
     if (!left) return error_response(401);  // a bad token is refused even when optional
-  } else if (caller.instance.options.http_tokens == HttpTokens::Required) {
+  } else if (caller.instance.options.http_tokens == record::HttpTokens::Required) {
     return error_response(401);
   }
   if (!target) return error_response(400);

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "cloudtwin/metadata/tree.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -31,17 +32,21 @@ IdentityCredentials::Issued IdentityCredentials::current(const std::string& inst
   return i;
 }
 
-std::string IdentityCredentials::answer(std::string_view path, const Instance& instance) {
+std::string IdentityCredentials::answer(std::string_view path, const record::Instance& instance) {
   const auto i = current(instance.instance_id, now_());
   if (path == kIdentityCredentialsInfo) {
-    return "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + json_quote(iso8601_utc(i.at)) +
-           ",\n  \"AccountId\" : " + json_quote(instance.account_id) + "\n}";
+    return "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " +
+           record::json_quote(record::iso8601_utc(i.at)) +
+           ",\n  \"AccountId\" : " + record::json_quote(instance.account_id) + "\n}";
   }
-  return "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + json_quote(iso8601_utc(i.at)) +
-         ",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : " + json_quote(i.access_key_id) +
-         ",\n  \"SecretAccessKey\" : " + json_quote(i.secret_access_key) +
-         ",\n  \"Token\" : " + json_quote(i.token) +
-         ",\n  \"Expiration\" : " + json_quote(iso8601_utc(i.at + kLifetime)) + "\n}";
+  return "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " +
+         record::json_quote(record::iso8601_utc(i.at)) +
+         ",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : " +
+         record::json_quote(i.access_key_id) +
+         ",\n  \"SecretAccessKey\" : " + record::json_quote(i.secret_access_key) +
+         ",\n  \"Token\" : " + record::json_quote(i.token) +
+         ",\n  \"Expiration\" : " + record::json_quote(record::iso8601_utc(i.at + kLifetime)) +
+         "\n}";
 }
 
 }  // namespace cloudtwin::metadata

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cloudtwin/metadata/identity_credentials.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -86,30 +87,30 @@ const MetadataTree::Entry& MetadataTree::find(std::string_view path) const {
   return it == entries_.end() ? kNotFound : it->second;
 }
 
-std::string identity_document(const Instance& i) {
+std::string identity_document(const record::Instance& i) {
   const auto str_or_null = [](const std::string& s) {
-    return s.empty() ? std::string("null") : json_quote(s);
+    return s.empty() ? std::string("null") : record::json_quote(s);
   };
   const std::vector<std::pair<std::string, std::string>> fields = {
-      {"accountId", json_quote(i.account_id)},
-      {"architecture", json_quote(i.architecture)},
-      {"availabilityZone", json_quote(i.availability_zone)},
+      {"accountId", record::json_quote(i.account_id)},
+      {"architecture", record::json_quote(i.architecture)},
+      {"availabilityZone", record::json_quote(i.availability_zone)},
       {"billingProducts", "null"},
       {"devpayProductCodes", "null"},
       {"marketplaceProductCodes", "null"},
-      {"imageId", json_quote(i.ami_id)},
-      {"instanceId", json_quote(i.instance_id)},
-      {"instanceType", json_quote(i.instance_type)},
+      {"imageId", record::json_quote(i.ami_id)},
+      {"instanceId", record::json_quote(i.instance_id)},
+      {"instanceType", record::json_quote(i.instance_type)},
       {"kernelId", str_or_null(i.kernel_id)},
-      {"pendingTime", json_quote(i.pending_time)},
-      {"privateIp", json_quote(i.local_ipv4)},
+      {"pendingTime", record::json_quote(i.pending_time)},
+      {"privateIp", record::json_quote(i.local_ipv4)},
       {"ramdiskId", str_or_null(i.ramdisk_id)},
-      {"region", json_quote(i.region)},
-      {"version", json_quote("2017-09-30")},
+      {"region", record::json_quote(i.region)},
+      {"version", record::json_quote("2017-09-30")},
   };
   std::string out = "{\n";
   for (std::size_t n = 0; n < fields.size(); ++n) {
-    out += "  " + json_quote(fields[n].first) + " : " + fields[n].second;
+    out += "  " + record::json_quote(fields[n].first) + " : " + fields[n].second;
     out += n + 1 < fields.size() ? ",\n" : "\n";
   }
   return out + "}";
@@ -134,7 +135,7 @@ void put_lines_if(MetadataTree& t, std::string_view path, const std::vector<std:
   if (!v.empty()) t.put(path, join_lines(v));
 }
 
-void put_nic(MetadataTree& t, const Instance& i, const NetworkInterface& n) {
+void put_nic(MetadataTree& t, const record::Instance& i, const record::NetworkInterface& n) {
   const std::string d = "meta-data/network/interfaces/macs/" + n.mac + "/";
   t.put(d + "device-number", std::to_string(n.device_number));
   t.put(d + "network-card-index", std::to_string(n.network_card_index));
@@ -164,24 +165,24 @@ void put_nic(MetadataTree& t, const Instance& i, const NetworkInterface& n) {
   put_lines_if(t, d + "security-group-ids", n.security_group_ids);
 }
 
-void put_iam(MetadataTree& t, const Iam& iam) {
+void put_iam(MetadataTree& t, const record::Iam& iam) {
   std::string info =
-      "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + json_quote(iam.last_updated) +
-      ",\n  \"InstanceProfileArn\" : " + json_quote(iam.instance_profile_arn) +
-      ",\n  \"InstanceProfileId\" : " + json_quote(iam.instance_profile_id) + "\n}";
+      "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + record::json_quote(iam.last_updated) +
+      ",\n  \"InstanceProfileArn\" : " + record::json_quote(iam.instance_profile_arn) +
+      ",\n  \"InstanceProfileId\" : " + record::json_quote(iam.instance_profile_id) + "\n}";
   t.put("meta-data/iam/info", std::move(info));
   if (!iam.credentials) return;  // a profile without a role: EC2 lists only iam/info
   const auto& c = *iam.credentials;
   std::string creds =
-      "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + json_quote(c.last_updated) +
-      ",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : " + json_quote(c.access_key_id) +
-      ",\n  \"SecretAccessKey\" : " + json_quote(c.secret_access_key) +
-      ",\n  \"Token\" : " + json_quote(c.token) +
-      ",\n  \"Expiration\" : " + json_quote(c.expiration) + "\n}";
+      "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : " + record::json_quote(c.last_updated) +
+      ",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : " + record::json_quote(c.access_key_id) +
+      ",\n  \"SecretAccessKey\" : " + record::json_quote(c.secret_access_key) +
+      ",\n  \"Token\" : " + record::json_quote(c.token) +
+      ",\n  \"Expiration\" : " + record::json_quote(c.expiration) + "\n}";
   t.put("meta-data/iam/security-credentials/" + iam.role, std::move(creds));
 }
 
-void put_meta_data(MetadataTree& t, const Instance& i) {
+void put_meta_data(MetadataTree& t, const record::Instance& i) {
   put_if(t, "meta-data/ami-id", i.ami_id);
   t.put("meta-data/ami-launch-index", std::to_string(i.ami_launch_index));
   put_if(t, "meta-data/ami-manifest-path", i.ami_manifest_path);
@@ -234,7 +235,8 @@ void put_notices(MetadataTree& t, const Notices& n) {
 
 }  // namespace
 
-MetadataTree build_tree(const Instance& i, const IdentitySigner* signer, const Notices& notices) {
+MetadataTree build_tree(const record::Instance& i, const IdentitySigner* signer,
+                        const Notices& notices) {
   MetadataTree t;
   put_meta_data(t, i);
   put_notices(t, notices);
@@ -263,18 +265,19 @@ HostIdentity::HostIdentity(const IdentitySigner* signer, std::string account_id,
 std::string HostIdentity::first_loaded(const std::string& instance_id) const {
   const std::lock_guard lock(mutex_);
   auto& t = first_loaded_[instance_id];
-  if (t.empty()) t = iso8601_utc(now_());
+  if (t.empty()) t = record::iso8601_utc(now_());
   return t;
 }
 
-Instance HostIdentity::complete(Instance instance) const {
+record::Instance HostIdentity::complete(record::Instance instance) const {
   if (instance.account_id.empty()) instance.account_id = account_id_;
   if (instance.pending_time.empty()) instance.pending_time = first_loaded(instance.instance_id);
   return instance;
 }
 
-std::shared_ptr<const ServedInstance> make_served(Instance instance, const HostIdentity* host,
-                                                  std::string name, const Notices& notices) {
+std::shared_ptr<const ServedInstance> make_served(record::Instance instance,
+                                                  const HostIdentity* host, std::string name,
+                                                  const Notices& notices) {
   auto s = std::make_shared<ServedInstance>();
   s->name = std::move(name);
   if (host) instance = host->complete(std::move(instance));

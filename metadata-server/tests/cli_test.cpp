@@ -91,21 +91,21 @@ TEST(Config, ImdsDefaultsAndLimits) {
                   .empty());
   EXPECT_EQ(c.token_ttl_max, 300);
   EXPECT_EQ(c.record_defaults.hop_limit, 3);
-  EXPECT_EQ(c.record_defaults.http_tokens, HttpTokens::Required);
+  EXPECT_EQ(c.record_defaults.http_tokens, record::HttpTokens::Required);
   EXPECT_EQ(c.limits.requests_per_second, 0);
   EXPECT_EQ(c.limits.burst, 5);
   EXPECT_EQ(c.limits.connections_per_vm, 9u);
   EXPECT_FALSE(c.neighbor_check);
   // The defaults fill what a record leaves out, and only that.
-  const auto bare = parse_instance_json(R"({"instance-id":"i-1"})", "t", c.record_defaults);
+  const auto bare = record::parse_instance_json(R"({"instance-id":"i-1"})", "t", c.record_defaults);
   EXPECT_EQ(bare.options.hop_limit, 3);
-  EXPECT_EQ(bare.options.http_tokens, HttpTokens::Required);
-  const auto own = parse_instance_json(
+  EXPECT_EQ(bare.options.http_tokens, record::HttpTokens::Required);
+  const auto own = record::parse_instance_json(
       R"({"instance-id":"i-1","metadata-options":{"http-tokens":"optional",
           "http-put-response-hop-limit":1}})",
       "t", c.record_defaults);
   EXPECT_EQ(own.options.hop_limit, 1);
-  EXPECT_EQ(own.options.http_tokens, HttpTokens::Optional);
+  EXPECT_EQ(own.options.http_tokens, record::HttpTokens::Optional);
   for (const char* bad : {"[imds]\ntoken_ttl_max = 21601\n", "[imds]\ndefault_hop_limit = 0\n",
                           "[imds]\nallow_imdsv1 = maybe\n", "[limits]\nburst = 0\n",
                           "[limits]\nrequests_per_second = -1\n"}) {

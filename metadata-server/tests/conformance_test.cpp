@@ -38,10 +38,10 @@ class Conformance : public ::testing::Test {
 
   std::shared_ptr<const ServedInstance> vm(bool required) {
     return make_served(
-        parse_instance_json(std::string(R"({"instance-id":"i-abc","user-data":"hi",)") +
-                                R"("metadata-options":{"http-tokens":")" +
-                                (required ? "required" : "optional") + "\"}}",
-                            "t"),
+        record::parse_instance_json(std::string(R"({"instance-id":"i-abc","user-data":"hi",)") +
+                                        R"("metadata-options":{"http-tokens":")" +
+                                        (required ? "required" : "optional") + "\"}}",
+                                    "t"),
         &host);
   }
 };
@@ -188,7 +188,7 @@ TEST_F(Conformance, IdentityDocumentAndCredentialsAreFilled) {
   EXPECT_NE(creds.find(R"("Expiration" : "2025-12-05T14:00:00Z")"), std::string::npos) << creds;
   EXPECT_EQ(get("meta-data/identity-credentials/ec2/security-credentials/ec2-instance"), creds);
   // A record's own values win; without a host the document keeps what the record says.
-  auto with = parse_instance_json(
+  auto with = record::parse_instance_json(
       R"({"instance-id":"i-x","account-id":"210987654321","pending-time":"2020-01-01T00:00:00Z"})",
       "t");
   const auto completed = host.complete(with);
@@ -200,8 +200,8 @@ TEST(IdentityCredentialsRotation, NewValuesEveryHourEachValidForSix) {
   testing::CountingRandom random;
   auto now = SysClock::from_time_t(1764921600);
   IdentityCredentials c(random, [&] { return now; });
-  const auto i = parse_instance_json(R"({"instance-id":"i-a"})", "t");
-  const auto j = parse_instance_json(R"({"instance-id":"i-b"})", "t");
+  const auto i = record::parse_instance_json(R"({"instance-id":"i-a"})", "t");
+  const auto j = record::parse_instance_json(R"({"instance-id":"i-b"})", "t");
   const auto first = c.answer(kIdentityCredentialsKeys, i);
   EXPECT_NE(c.answer(kIdentityCredentialsKeys, j), first);  // per instance
   now += std::chrono::minutes(59);
@@ -216,12 +216,13 @@ TEST(IdentityCredentialsRotation, NewValuesEveryHourEachValidForSix) {
 TEST(HostIdentityFirstLoad, PendingTimeIsTheFirstLoadAndStaysAcrossReloads) {
   auto now = SysClock::from_time_t(1764921600);
   HostIdentity host(nullptr, "123456789012", [&] { return now; });
-  const auto record = parse_instance_json(R"({"instance-id":"i-a"})", "t");
+  const auto record = record::parse_instance_json(R"({"instance-id":"i-a"})", "t");
   EXPECT_EQ(host.complete(record).pending_time, "2025-12-05T08:00:00Z");
   now += std::chrono::hours(5);
   EXPECT_EQ(host.complete(record).pending_time, "2025-12-05T08:00:00Z");
-  EXPECT_EQ(host.complete(parse_instance_json(R"({"instance-id":"i-b"})", "t")).pending_time,
-            "2025-12-05T13:00:00Z");
+  EXPECT_EQ(
+      host.complete(record::parse_instance_json(R"({"instance-id":"i-b"})", "t")).pending_time,
+      "2025-12-05T13:00:00Z");
 }
 
 struct PathCase {

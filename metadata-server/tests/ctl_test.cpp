@@ -18,9 +18,9 @@ const auto kNow = std::chrono::system_clock::from_time_t(1547974843);  // 2019-0
 
 std::shared_ptr<const ServedInstance> vm(const std::string& id, const std::string& ip,
                                          const std::string& name) {
-  return make_served(
-      parse_instance_json(R"({"instance-id":")" + id + R"(","serve-to":[")" + ip + R"("]})", "t"),
-      nullptr, name);
+  return make_served(record::parse_instance_json(
+                         R"({"instance-id":")" + id + R"(","serve-to":[")" + ip + R"("]})", "t"),
+                     nullptr, name);
 }
 
 class FixedStore : public InstanceStore {

@@ -13,9 +13,10 @@ using namespace std::chrono_literals;
 
 ServedInstance served_with(const std::string& options) {
   ServedInstance s;
-  s.instance = parse_instance_json(R"({"instance-id":"i-)" + std::string("abc") +
-                                       R"(","user-data":"hi","metadata-options":)" + options + "}",
-                                   "t");
+  s.instance =
+      record::parse_instance_json(R"({"instance-id":"i-)" + std::string("abc") +
+                                      R"(","user-data":"hi","metadata-options":)" + options + "}",
+                                  "t");
   s.tree = build_tree(s.instance, nullptr);
   return s;
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cloudtwin/metadata/server.hpp"
+#include "loopback_server.hpp"
 #include "test_support.hpp"
 
 namespace cloudtwin::metadata {
@@ -73,12 +74,8 @@ class Client {
 
 class ServerCloseTest : public ::testing::Test {
  protected:
-  testing::CountingRandom random;
-  TokenService tokens{random};
-  Handler handler{tokens};
   OneVm store;
-  std::unique_ptr<Server> server;
-  std::thread thread;
+  std::unique_ptr<testing::LoopbackServer> server;
   std::uint16_t port = 0;
 
   void start(std::chrono::milliseconds header_timeout = 5s, std::size_t connections_per_vm = 0) {
@@ -86,17 +83,8 @@ class ServerCloseTest : public ::testing::Test {
     o.header_timeout = header_timeout;
     o.limits.connections_per_vm = connections_per_vm;
     o.limits.requests_per_second = 0;
-    server = std::make_unique<Server>(
-        std::vector<ListenSpec>{ListenSpec::parse("127.0.0.1:0")}, store, handler,
-        [](const std::string&) {}, o);
-    port = server->bound().at(0).port;
-    thread = std::thread([this] { server->run(1); });
-  }
-  void TearDown() override {
-    if (server) {
-      server->stop();
-      thread.join();
-    }
+    server = std::make_unique<testing::LoopbackServer>(store, o);
+    port = server->port();
   }
 };
 

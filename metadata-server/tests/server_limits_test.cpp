@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <thread>
 
+#include "loopback_server.hpp"
 #include "test_support.hpp"
 
 namespace cloudtwin::metadata {
@@ -45,12 +46,8 @@ class TwoVmStore : public InstanceStore {
 
 class ServerLimitsTest : public ::testing::Test {
  protected:
-  testing::CountingRandom random;
-  TokenService tokens{random};
-  Handler handler{tokens};
   TwoVmStore store;
-  std::unique_ptr<Server> server;
-  std::thread thread;
+  std::unique_ptr<testing::LoopbackServer> server;
   std::uint16_t port = 0;
   asio::io_context ioc;
 
@@ -59,17 +56,8 @@ class ServerLimitsTest : public ::testing::Test {
     ServerOptions options;
     options.limits = limits;
     options.idle_timeout = idle_timeout;
-    server = std::make_unique<Server>(
-        std::vector<ListenSpec>{ListenSpec::parse("127.0.0.1:0")}, store, handler,
-        [](const std::string&) {}, options);
-    port = server->bound().at(0).port;
-    thread = std::thread([this] { server->run(1); });
-  }
-  void TearDown() override {
-    if (server) {
-      server->stop();
-      thread.join();
-    }
+    server = std::make_unique<testing::LoopbackServer>(store, options);
+    port = server->port();
   }
 
   tcp::socket connect(const char* source) {

@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <thread>
 
+#include "loopback_server.hpp"
 #include "test_support.hpp"
 
 namespace cloudtwin::metadata {
@@ -47,32 +48,21 @@ class OneInstanceStore : public InstanceStore {
 
 class ServerTest : public ::testing::Test {
  protected:
-  testing::CountingRandom random;
-  TokenService tokens{random};
-  Handler handler{tokens};
   OneInstanceStore store{make_served(testing::sample_instance(), nullptr)};
   std::vector<std::string> log;
   std::mutex log_mutex;
-  std::unique_ptr<Server> server;
-  std::thread thread;
+  std::unique_ptr<testing::LoopbackServer> server;
   std::uint16_t port = 0;
 
   void SetUp() override {
     ServerOptions options;
     options.access_log = true;
-    server = std::make_unique<Server>(
-        std::vector<ListenSpec>{ListenSpec::parse("127.0.0.1:0")}, store, handler,
-        [this](const std::string& l) {
+    server =
+        std::make_unique<testing::LoopbackServer>(store, options, 2, [this](const std::string& l) {
           const std::lock_guard lock(log_mutex);
           log.push_back(l);
-        },
-        options);
-    port = server->bound().at(0).port;
-    thread = std::thread([this] { server->run(2); });
-  }
-  void TearDown() override {
-    server->stop();
-    thread.join();
+        });
+    port = server->port();
   }
 
   tcp::socket connect(const char* source = "127.0.0.1") {
@@ -135,6 +125,9 @@ TEST_F(ServerTest, KeepAliveImdsV2Flow) {
 // later, fd00:ec2::254 tentative during DAD): binding must not fail. Addresses from the
 // documentation ranges, on no interface here; nothing is sent.
 TEST_F(ServerTest, AddressNotYetOnAnyInterfaceIsBound) {
+  testing::CountingRandom random;
+  TokenService tokens{random};
+  const Handler handler{tokens};
   for (const char* listen : {"192.0.2.254:0", "[2001:db8::254]:0"}) {
     try {
       Server other({ListenSpec::parse(listen)}, store, handler, [](const std::string&) {}, {});

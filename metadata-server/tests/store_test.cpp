@@ -118,8 +118,8 @@ TEST(DirectoryStore, MissingDirectoryServesNobody) {
 }
 
 TEST(InstanceIndex, NetworksSeparateOverlappingAddresses) {
-  auto a = make_served(parse_instance_json(record("i-a", "10.0.0.1", "br0"), "a"), nullptr);
-  auto b = make_served(parse_instance_json(record("i-b", "10.0.0.1", "br1"), "b"), nullptr);
+  auto a = make_served(record::parse_instance_json(record("i-a", "10.0.0.1", "br0"), "a"), nullptr);
+  auto b = make_served(record::parse_instance_json(record("i-b", "10.0.0.1", "br1"), "b"), nullptr);
   InstanceIndex index;
   EXPECT_TRUE(index.build({a, b}).empty());
   EXPECT_EQ(index.find("br0", "10.0.0.1")->instance.instance_id, "i-a");
@@ -129,10 +129,10 @@ TEST(InstanceIndex, NetworksSeparateOverlappingAddresses) {
 }
 
 TEST(InstanceIndex, AddressClaimedTwiceIsServedToNobody) {
-  auto a = make_served(parse_instance_json(record("i-a", "10.0.0.1"), "a"), nullptr);
-  auto b = make_served(parse_instance_json(record("i-b", "10.0.0.1"), "b"), nullptr);
-  auto c = make_served(parse_instance_json(record("i-c", "10.0.0.1"), "c"), nullptr);
-  auto dup = make_served(parse_instance_json(record("i-a", "10.0.0.9"), "dup"), nullptr);
+  auto a = make_served(record::parse_instance_json(record("i-a", "10.0.0.1"), "a"), nullptr);
+  auto b = make_served(record::parse_instance_json(record("i-b", "10.0.0.1"), "b"), nullptr);
+  auto c = make_served(record::parse_instance_json(record("i-c", "10.0.0.1"), "c"), nullptr);
+  auto dup = make_served(record::parse_instance_json(record("i-a", "10.0.0.9"), "dup"), nullptr);
   InstanceIndex index;
   const auto problems = index.build({a, b, c, dup});
   EXPECT_EQ(problems.size(), 2u);

@@ -4,9 +4,9 @@
 #include <sstream>
 #include <string>
 
-#include "cloudtwin/metadata/instance.hpp"
 #include "cloudtwin/metadata/tokens.hpp"
 #include "cloudtwin/metadata/tree.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 namespace cloudtwin::metadata::testing {
 
@@ -21,7 +21,9 @@ inline std::string sample_json() {
   return read_text(std::string(CLOUDTWIN_METADATA_TESTDATA) + "/sample.json");
 }
 
-inline Instance sample_instance() { return parse_instance_json(sample_json(), "sample.json"); }
+inline record::Instance sample_instance() {
+  return record::parse_instance_json(sample_json(), "sample.json");
+}
 
 // Deterministic bytes, different on every call.
 class CountingRandom : public Random {

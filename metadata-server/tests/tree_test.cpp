@@ -1,4 +1,5 @@
 #include "cloudtwin/metadata/tree.hpp"
+#include "cloudtwin/record/json.hpp"
 
 #include <gtest/gtest.h>
 
@@ -102,7 +103,7 @@ TEST_F(SampleTree, IamCredentialsAsEc2) {
 }
 
 TEST(Tree, NoUserDataNoKeysNoSigner) {
-  const auto i = parse_instance_json(
+  const auto i = record::parse_instance_json(
       R"({"instance-id":"i-2","metadata-options":{"instance-metadata-tags":"disabled"},
                                         "tags":{"Name":"hidden"}})",
       "t");
@@ -148,7 +149,9 @@ TEST(Tree, SignaturesAreMadeOnFirstRequestOnly) {
   EXPECT_EQ(signer.calls, 2);
 }
 
-TEST(Tree, JsonQuote) { EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\""); }
+TEST(Tree, JsonQuote) {
+  EXPECT_EQ(record::json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+}
 
 TEST(Tree, ApiVersions) {
   EXPECT_EQ(api_versions().front(), "1.0");

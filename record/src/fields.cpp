@@ -183,6 +183,18 @@ Table<HostRecord> host_fields() {
               "the log is in the instance directory: `vm delete` removes it"),
       boolean("vpn", &H::vpn,
               "a VPN profile was issued (CN = instance-id); `vm delete` revokes it"),
+      line("placement", &H::placement,
+           "why `vm create` put the VM on this host (each host's used/allowed figures)"),
+      line("provider-id", &H::provider_id,
+           "the instance at the provider (EC2 instance id); empty while being created"),
+      line("elastic-ip-allocation", &H::elastic_ip_allocation, "EC2 Elastic IP (eipalloc-...)"),
+      line("elastic-ip-association", &H::elastic_ip_association, "eipassoc-..."),
+      boolean("elastic-ip-owned", &H::elastic_ip_owned,
+              "allocated for the VM: `vm delete` releases it"),
+      line("security-group", &H::security_group,
+           "EC2 security group made for AUTHORIZED_PORTS; `vm delete` deletes it"),
+      line("imported-key-pair", &H::imported_key_pair,
+           "EC2 key pair imported from SSH_PUBLIC_KEY (kept: other VMs may use it)"),
   };
 }
 

@@ -25,6 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)aws::parse_instance_state_changes(xml, "TerminateInstances");
         break;
       case 3:
+        try {
+          (void)aws::parse_describe_addresses(xml);
+        } catch (const cloudtwin::Error&) {
+        }
         (void)aws::parse_allocate_address(xml);
         break;
       case 4:

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "cloudtwin/metadata/handler.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 namespace md = cloudtwin::metadata;
 
@@ -41,7 +42,7 @@ std::shared_ptr<const md::ServedInstance> make(const char* id, const char* secre
       R"("tags":{"Name":")" + secret + R"("},"metadata-options":)" + options + "}";
   static const md::HostIdentity host(nullptr, "123456789012",
                                      [] { return std::chrono::system_clock::from_time_t(0); });
-  return md::make_served(md::parse_instance_json(json, id), &host);
+  return md::make_served(cloudtwin::record::parse_instance_json(json, id), &host);
 }
 
 md::Request parse(std::string_view text) {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/names.hpp"
 
 namespace cloudtwin::vpn {
 
@@ -157,14 +158,6 @@ std::vector<std::uint8_t> parse_static_key(std::string_view text) {
   return key;
 }
 
-bool is_valid_vm_id(std::string_view id) noexcept {
-  if (id.empty() || id.size() > 64 || id.front() == '.' || id.front() == '-') return false;
-  for (const char ch : id) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool is_valid_vm_id(std::string_view id) noexcept { return core::is_plain_name(id, 64); }
 
 }  // namespace cloudtwin::vpn

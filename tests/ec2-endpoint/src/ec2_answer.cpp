@@ -6,7 +6,7 @@ std::string element(std::string_view name, std::string_view value) {
   std::string out = "<";
   out += name;
   out += '>';
-  out += xml_escape(value);
+  out += core::xml_escape(value);
   out += "</";
   out += name;
   out += '>';

@@ -13,7 +13,6 @@ namespace cloudtwin::ec2test {
 
 inline constexpr std::string_view kEc2Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
-using core::xml_escape;
 // <name>escaped value</name>
 std::string element(std::string_view name, std::string_view value);
 

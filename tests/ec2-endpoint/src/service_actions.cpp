@@ -225,6 +225,13 @@ aws::HttpResponse Ec2Service::dispatch(const std::string& action, const aws::Par
       i.tags = tags;
       li.reservation_id = reservation;
       li.user_data = user_data;
+      li.metadata_options.http_tokens = q.get("MetadataOptions.HttpTokens");
+      li.metadata_options.http_endpoint = q.get("MetadataOptions.HttpEndpoint");
+      if (q.has("MetadataOptions.HttpPutResponseHopLimit")) {
+        li.metadata_options.http_put_response_hop_limit =
+            to_int(q.get("MetadataOptions.HttpPutResponseHopLimit"),
+                   "MetadataOptions.HttpPutResponseHopLimit");
+      }
       s.instance_order.push_back(i.instance_id);
       launched.push_back(&(s.instances[i.instance_id] = std::move(li)));
     }

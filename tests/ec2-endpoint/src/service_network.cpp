@@ -116,11 +116,20 @@ aws::HttpResponse network_action(State& s, const ServiceOptions& options, const 
   }
   if (action == "DescribeAddresses") {
     const auto ids = q.list("AllocationId");
+    const auto ips = q.list("PublicIp");
     std::string body = "<addressesSet>";
     for (const auto& id : ids) find_address(s, id);
+    for (const auto& ip : ips) {
+      if (std::none_of(s.addresses.begin(), s.addresses.end(),
+                       [&](const auto& e) { return e.second.address.public_ip == ip; })) {
+        throw ApiError(400, "InvalidAddress.NotFound", "Address '" + ip + "' not found.");
+      }
+    }
     for (const auto& [alloc, a] : s.addresses) {
-      if (ids.empty() || std::find(ids.begin(), ids.end(), alloc) != ids.end())
-        body += address_item(a.address);
+      const bool by_id = ids.empty() || std::find(ids.begin(), ids.end(), alloc) != ids.end();
+      const bool by_ip =
+          ips.empty() || std::find(ips.begin(), ips.end(), a.address.public_ip) != ips.end();
+      if (by_id && by_ip) body += address_item(a.address);
     }
     return ok(action, request_id, body + "</addressesSet>");
   }

@@ -125,7 +125,7 @@ struct Ec2Options {
   std::chrono::milliseconds max_retry{2000};
   Ec2PrimaryMode primary = Ec2PrimaryMode::Auto;
   std::size_t max_nics = 32;
-  // Ask for each level of the tree in one send_all (4 round trips instead of ~12).
+  // Ask for each level of the tree in one send_all (3 round trips instead of ~16).
   bool prefetch = true;
 };
 
@@ -163,7 +163,8 @@ class Ec2Datasource : public Datasource {
   // Asks for `paths` in one send_all; get() then uses the 200/404 answers. Anything
   // else (401, 5xx, a broken pipeline) is left to get()'s own request and retries.
   void prefetch(const std::vector<std::string>& paths);
-  void read_nics();
+  std::vector<std::string> nic_paths(const std::vector<std::string>& macs) const;
+  void read_nics(const std::vector<std::string>& macs);
 
   MetadataClient& client_;
   Ec2Options options_;

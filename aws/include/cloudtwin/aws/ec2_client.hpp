@@ -94,6 +94,8 @@ class Ec2Client {
   std::string associate_address(std::string_view allocation_id, std::string_view instance_id);
   void disassociate_address(std::string_view association_id);
   void release_address(std::string_view allocation_id);
+  // The account's Elastic IPs with these public addresses (all when empty).
+  std::vector<Address> describe_addresses(const std::vector<std::string>& public_ips);
 
   std::string create_security_group(std::string_view name, std::string_view description,
                                     std::string_view vpc_id = {});

@@ -23,8 +23,9 @@ DescribeInstancesPage parse_describe_instances(std::string_view xml);
 std::vector<InstanceStateChange> parse_instance_state_changes(std::string_view xml,
                                                               std::string_view action);
 Address parse_allocate_address(std::string_view xml);
-std::string parse_associate_address(std::string_view xml);      // the association id
-std::string parse_create_security_group(std::string_view xml);  // the group id
+std::string parse_associate_address(std::string_view xml);
+std::vector<Address> parse_describe_addresses(std::string_view xml);  // the association id
+std::string parse_create_security_group(std::string_view xml);        // the group id
 KeyPairInfo parse_import_key_pair(std::string_view xml);
 std::vector<KeyPairInfo> parse_describe_key_pairs(std::string_view xml);
 std::string parse_register_image(std::string_view xml);  // the image id

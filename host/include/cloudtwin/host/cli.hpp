@@ -31,6 +31,13 @@ struct CliEnv {
   std::function<std::unique_ptr<LinkAddresses>()> link_addresses;
   // Contents of a file, or nullopt when it does not exist; throws Error(Io) otherwise.
   std::function<std::optional<std::string>(const std::string& path)> read_file;
+  // Replaces a file atomically with `mode` (`cloud add` writes host.conf).
+  std::function<void(const std::string& path, const std::string& text, unsigned mode)> write_file;
+  // The EC2 host's client seams (HTTP, hashes, time, credentials) for host.conf [ec2];
+  // unset: EC2 is refused. Records and VPN come from the fields above.
+  std::function<Ec2Adapters(const Ec2Config&)> ec2;
+  // Where the EC2 host keeps its records; unset: files under [storage] instances/ec2.
+  std::function<std::unique_ptr<Ec2RecordStore>(const std::string& dir)> ec2_records;
   std::string config_path = "/etc/cloudtwin/host.conf";
 };
 

@@ -28,7 +28,8 @@ struct Capacity {
   std::string host;                          // "local", later "kvm1", "ec2:eu-west-1"
   unsigned vcpu_used = 0, vcpu_allowed = 0;  // allowed 0: no cap
   std::uint64_t memory_mib_used = 0, memory_mib_allowed = 0;
-  // EC2: instances of each type, used / allowed.
+  // EC2: instances of each type, used / allowed ([ec2] max_instances). No entry with an
+  // allowed figure: no cap; else a type is allowed only up to its own figure.
   std::map<std::string, std::pair<unsigned, unsigned>> instances_by_type;
   bool operator==(const Capacity&) const = default;
 };
@@ -40,6 +41,7 @@ bool fits(const Capacity& c, unsigned vcpu, std::uint64_t memory_mib);
 struct CreateOptions {
   std::string name;          // --name; empty: the template's NAME, else the instance id
   std::string user_ssh_key;  // --ssh-key's key: $USER[SSH_PUBLIC_KEY]
+  std::string placement;     // why this host (placement.hpp): kept as the record's host.placement
 };
 
 struct VmSummary {

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "cloudtwin/core/mac_ip.hpp"
-#include "cloudtwin/core/strings.hpp"
 #include "cloudtwin/host/bridge_addresses.hpp"
 
 namespace cloudtwin::host {
@@ -77,7 +76,5 @@ NetworkSpec parse_network_xml(std::string_view xml);
 std::string render_network_metadata(const NetworkSpec& spec);
 // The <host/> element for virNetworkUpdate(VIR_NETWORK_SECTION_IP_DHCP_HOST).
 std::string render_dhcp_host_xml(const DhcpHost& host);
-
-using core::xml_escape;  // element content and attribute values
 
 }  // namespace cloudtwin::host

@@ -44,8 +44,9 @@ struct TemplateAttr {
 };
 
 // Parses OpenNebula template syntax into attributes, in source order.
-// Names are case-insensitive ([A-Za-z0-9_]+, returned upper case); values are "quoted"
-// (may span lines; \" and \\ escape) or bare words; '#' starts a comment outside quotes.
+// Names are case-insensitive ([A-Za-z0-9_]+, returned upper case); values are 'taken as
+// written', "quoted" (may span lines; \" and \\ escape) or bare words; '#' starts a comment outside
+// quotes.
 std::vector<TemplateAttr> parse_template_attrs(std::string_view text,
                                                std::string_view source = "template");
 
@@ -78,15 +79,23 @@ struct NicSpec {
   auto operator<=>(const NicSpec&) const = default;
 };
 
+// One AUTHORIZED_PORTS item: a TCP port or range, opened to anyone (0.0.0.0/0).
+struct PortRange {
+  int from = 0;
+  int to = 0;
+  auto operator<=>(const PortRange&) const = default;
+};
+
 struct Ec2Spec {
   std::string ami;
   std::string keypair;
   std::string instance_type;
-  // Refused with a message while no host places VMs on EC2 (kEc2KeysNotYet in
-  // template_model.cpp): never silently dropped.
-  std::string elastic_ip;                                 // ELASTICIP
-  std::string authorized_ports;                           // AUTHORIZED_PORTS = "22,8000-8080"
+  // ELASTICIP = YES: an address allocated for the VM (released by `vm delete`); an IPv4
+  // address: that Elastic IP of the account, associated (only disassociated on delete).
+  std::string elastic_ip;
+  std::vector<PortRange> authorized_ports;                // AUTHORIZED_PORTS = "22,8000-8080"
   std::string availability_zone;                          // AVAILABILITYZONE
+  std::string subnet;                                     // SUBNET = "subnet-..."
   std::vector<std::string> security_groups;               // SECURITYGROUPS = "a,b"
   std::vector<std::pair<std::string, std::string>> tags;  // TAGS = "Name=web,Env=dev"
   // Instance metadata options, named as in AWS's --metadata-options; empty/0: not set,
@@ -119,6 +128,8 @@ struct VmTemplate {
   // CONTEXT_CD = NO: no OpenNebula context CD at all, as on EC2 (the guest then finds its
   // context in the metadata service, or on the NoCloud disk). Default YES.
   bool context_cd = true;
+  // REQUIREMENTS = 'NAME = "ec2"': the host (name or kind) the VM must run on; empty: any.
+  std::string requirements_host;
   bool operator==(const VmTemplate&) const = default;
 };
 

@@ -57,6 +57,7 @@ struct PlanInputs {
   std::string nwfilter = "clean-traffic";  // empty: no anti-spoofing filter
   std::string user_ssh_key;                // $USER[SSH_PUBLIC_KEY]
   std::string uname;                       // $UNAME
+  std::string placement;                   // the record's host.placement
   std::string created_at;                  // ISO 8601 UTC (the record's pending-time)
   std::string host_location;               // the libvirt URI (the record's host.location)
 };
@@ -91,6 +92,19 @@ struct VmPlan {
 
 // Throws Error(InvalidArgument|NotFound) naming the NIC, network or variable at fault.
 VmPlan plan_vm(const VmTemplate& tmpl, const PlanInputs& in);
+
+// Throws Error(InvalidArgument) unless `name` is 1-63 letters, digits, '-', '_', '.' (not
+// starting with '.' or '-'): a domain name, a file name, an EC2 Name tag.
+void check_vm_name(const std::string& name);
+
+// The guest identity of a VM whose NICs are not planned here (an EC2 instance): the same
+// CONTEXT rules as plan_vm ($NAME, $VMID, $USER[SSH_PUBLIC_KEY]; $NIC[...] is empty).
+GuestIdentity plan_guest_identity(const VmTemplate& tmpl, const std::string& name,
+                                  const std::string& instance_id, const std::string& user_ssh_key);
+// (name, openssh-key) per line of `keys`, named after EC2/KEYPAIR ("default" without one).
+std::vector<record::PublicKey> plan_public_keys(const VmTemplate& tmpl, const std::string& keys);
+// The template's HTTP_TOKENS etc. as the record writes them.
+record::MetadataOptionsRecord plan_metadata_options(const Ec2Spec& ec2);
 
 // The context.sh variables OpenNebula would write for this VM (ETHn_*, SET_HOSTNAME,
 // SSH_PUBLIC_KEY, USER_DATA(+_ENCODING=base64), TARGET, DISK_ID, NETWORK), then the

@@ -45,7 +45,9 @@ class VmService {
             VpnIssuer* vpn = nullptr, const Clock* clock = nullptr);
 
   // Returns the applied plan. Throws cloudtwin::Error after rolling back.
-  VmPlan create(const VmTemplate& tmpl, const std::string& name, const std::string& user_ssh_key);
+  // `placement`: why this host (kept as the record's host.placement).
+  VmPlan create(const VmTemplate& tmpl, const std::string& name, const std::string& user_ssh_key,
+                const std::string& placement = {});
   // Releases everything the VM's record names; returns warnings for parts already gone.
   std::vector<std::string> remove(const std::string& name);
   std::vector<VmSummary> list();

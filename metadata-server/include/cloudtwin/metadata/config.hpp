@@ -41,7 +41,7 @@ struct Config {
   unsigned threads = 1;
   bool neighbor_check = true;  // [server] neighbor_check: caller's MAC from the kernel
   // [imds]: defaults for records that leave metadata-options out, and the token TTL cap.
-  MetadataOptions record_defaults;  // default_hop_limit, allow_imdsv1 (-> http-tokens)
+  record::MetadataOptions record_defaults;  // default_hop_limit, allow_imdsv1 (-> http-tokens)
   int token_ttl_max = 21600;
   std::size_t tokens_per_vm = TokenService::kDefaultTokensPerVm;  // [imds] tokens_per_vm
   // [limits] requests_per_second, burst, connections_per_vm, connections,

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "cloudtwin/metadata/instance.hpp"
 #include "cloudtwin/metadata/tokens.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -28,7 +28,6 @@ inline constexpr std::string_view kIdentityCredentialsKeys =
 bool is_identity_credentials_path(std::string_view path);
 
 // "2017-09-18T08:22:00Z", as EC2 writes times in JSON (the record's own writer of times).
-using record::iso8601_utc;
 
 class IdentityCredentials {
  public:
@@ -39,7 +38,7 @@ class IdentityCredentials {
       : random_(random), now_(std::move(now)) {}
 
   // The JSON EC2 serves at `path` (one of the two above) for `instance`.
-  std::string answer(std::string_view path, const Instance& instance);
+  std::string answer(std::string_view path, const record::Instance& instance);
 
  private:
   struct Issued {

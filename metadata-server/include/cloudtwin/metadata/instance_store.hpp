@@ -60,7 +60,7 @@ class DirectoryInstanceStore : public InstanceStore {
   static constexpr auto kNoRescanFromFind = std::chrono::milliseconds::max();
   DirectoryInstanceStore(std::filesystem::path dir, const HostIdentity* host, LogSink log,
                          std::chrono::milliseconds min_interval = std::chrono::seconds(1),
-                         MetadataOptions defaults = {});
+                         record::MetadataOptions defaults = {});
 
   std::shared_ptr<const ServedInstance> find(std::string_view listener,
                                              std::string_view address) override;
@@ -84,7 +84,7 @@ class DirectoryInstanceStore : public InstanceStore {
   const HostIdentity* host_;
   LogSink log_;
   std::chrono::milliseconds min_interval_;
-  MetadataOptions defaults_;
+  record::MetadataOptions defaults_;
   std::mutex scan_mutex_;     // one scan at a time; guards files_
   mutable std::mutex mutex_;  // guards index_, last_scan_, scanned_ (held briefly)
   std::chrono::steady_clock::time_point last_scan_{};

@@ -19,7 +19,7 @@ class LibvirtInstanceStore : public InstanceStore {
   // Connects to `uri` (e.g. qemu:///system, test:///default). When libvirt cannot be
   // reached the store starts empty, logs why, and keeps retrying.
   LibvirtInstanceStore(std::string uri, const HostIdentity* host, LogSink log,
-                       MetadataOptions defaults = {});
+                       record::MetadataOptions defaults = {});
   ~LibvirtInstanceStore() override;
   LibvirtInstanceStore(const LibvirtInstanceStore&) = delete;
   LibvirtInstanceStore& operator=(const LibvirtInstanceStore&) = delete;

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cloudtwin/metadata/instance.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -26,6 +26,7 @@ class NeighborTable {
 // NICs (also true when there is no entry: nothing to contradict the source address).
 // Strict on purpose: with an unbound listener, an entry for the same address on
 // another bridge carrying a foreign MAC refuses the caller rather than guessing.
-bool neighbor_macs_match(const Instance& instance, const std::vector<std::string>& observed);
+bool neighbor_macs_match(const record::Instance& instance,
+                         const std::vector<std::string>& observed);
 
 }  // namespace cloudtwin::metadata

@@ -12,8 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cloudtwin/metadata/instance.hpp"
-#include "cloudtwin/record/json.hpp"
+#include "cloudtwin/record/instance.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -48,7 +47,7 @@ class HostIdentity {
   // instance id (ISO 8601), the same across reloads of the record.
   std::string first_loaded(const std::string& instance_id) const;
   // The record with account-id and pending-time filled where it leaves them out.
-  Instance complete(Instance instance) const;
+  record::Instance complete(record::Instance instance) const;
 
  private:
   const IdentitySigner* signer_;
@@ -59,10 +58,7 @@ class HostIdentity {
 };
 
 // The instance identity document, formatted as EC2 formats it ("key" : value).
-std::string identity_document(const Instance& instance);
-
-// JSON string literal with quotes (nlohmann-json's escaping).
-using record::json_quote;
+std::string identity_document(const record::Instance& instance);
 
 class MetadataTree {
  public:
@@ -130,7 +126,7 @@ struct Notices {
 
 // What the server keeps per record: the record and its tree.
 struct ServedInstance {
-  Instance instance;
+  record::Instance instance;
   MetadataTree tree;
   std::string name;  // where it came from: libvirt domain name or file stem (for `ctl`)
 };
@@ -138,13 +134,13 @@ struct ServedInstance {
 // Builds the full tree (meta-data/, dynamic/, user-data). `signer` may be null: the
 // identity document is then served without signatures. Otherwise the signatures are
 // made on first request, so `signer` must outlive the tree.
-MetadataTree build_tree(const Instance& instance, const IdentitySigner* signer,
+MetadataTree build_tree(const record::Instance& instance, const IdentitySigner* signer,
                         const Notices& notices = {});
 
 // The record completed by `host` (when not null) and its tree, signed by host's signer.
 // `host` must outlive the result.
-std::shared_ptr<const ServedInstance> make_served(Instance instance, const HostIdentity* host,
-                                                  std::string name = {},
+std::shared_ptr<const ServedInstance> make_served(record::Instance instance,
+                                                  const HostIdentity* host, std::string name = {},
                                                   const Notices& notices = {});
 
 }  // namespace cloudtwin::metadata

@@ -111,6 +111,14 @@ struct HostRecord {
   std::string console_log;            // serial console log file, empty when none
   bool console_log_owned = false;     // the log is in the instance dir: delete removes it
   bool vpn = false;                   // a VPN profile was issued (CN = instance-id)
+  std::string placement;              // why the VM runs on this host (`vm create`'s decision)
+  // A provider's own objects (EC2): what `vm delete` terminates, releases and deletes.
+  std::string provider_id;            // the instance there (EC2 instance id); empty: not yet
+  std::string elastic_ip_allocation;  // eipalloc-... associated with the instance
+  std::string elastic_ip_association;
+  bool elastic_ip_owned = false;  // allocated by cloudtwin: `vm delete` releases it
+  std::string security_group;     // created by cloudtwin (AUTHORIZED_PORTS): deleted with the VM
+  std::string imported_key_pair;  // imported by cloudtwin (KEYPAIR + SSH_PUBLIC_KEY); kept
   bool operator==(const HostRecord&) const = default;
 };
 

@@ -5,8 +5,9 @@
 
 namespace cloudtwin::agent {
 
-// fork + execve with PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin and
-// HOME=/root only: nothing of the agent's own environment (nor a context variable) leaks in.
+// posix_spawn (vfork-like, no copy of the agent) with
+// PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin and HOME=/root only: nothing of
+// the agent's own environment (nor a context variable) leaks in.
 std::unique_ptr<ProcessRunner> make_posix_process_runner();
 
 }  // namespace cloudtwin::agent

@@ -32,8 +32,9 @@ struct ServiceOptions {
 struct LaunchedInstance {
   aws::Instance instance;
   std::string reservation_id;
-  std::string user_data;  // decoded
-  int describes = 0;      // describes seen in the current transitional state
+  std::string user_data;                  // decoded
+  aws::MetadataOptions metadata_options;  // as RunInstances gave them
+  int describes = 0;                      // describes seen in the current transitional state
 };
 
 struct ElasticAddress {
