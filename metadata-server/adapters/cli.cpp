@@ -1,8 +1,12 @@
 #include "cloudtwin/metadata/cli.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,6 +22,7 @@
 #include "cloudtwin/metadata/libvirt_store.hpp"
 #include "cloudtwin/metadata/openssl_signer.hpp"
 #include "cloudtwin/metadata/os_random.hpp"
+#include "cloudtwin/vpn/files.hpp"
 
 namespace cloudtwin::metadata {
 
@@ -36,11 +41,16 @@ constexpr const char* kUsage =
     "  --records DIR             read them from DIR instead, one JSON file per VM, reloaded on\n"
     "                            change (inotify); also --instances DIR\n"
     "  --ctl-socket PATH         root-only socket of `ctl` (default /run/cloudtwin/metadata.sock)\n"
+    "  --state-dir DIR           keeps ctl notices across restarts (default\n"
+    "                            /var/lib/cloudtwin/metadata)\n"
+    "  --log-file FILE           log there instead of stderr; reopened on SIGHUP\n"
     "  --identity-key FILE       host key signing identity documents (generated with\n"
     "  --identity-cert FILE      a self-signed certificate when both are missing)\n"
     "  --config FILE             INI settings (default /etc/cloudtwin/metadata.conf if present)\n"
     "  --access-log              log method, path, status and source of each request\n"
     "  --help, --version\n"
+    "SIGHUP re-reads the records and the config file and reopens the log file; tokens\n"
+    "and connections are kept. TERM and INT stop it; other signals are logged, ignored.\n"
     "\n"
     "usage: cloudtwin-metadata ctl [--socket PATH] COMMAND   (talks to the running daemon)\n"
     "  list                                        VMs served and their notices\n"
@@ -96,6 +106,10 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.libvirt_uri = value();
     else if (a == "--ctl-socket")
       o.ctl_socket = value();
+    else if (a == "--state-dir")
+      o.state_dir = value();
+    else if (a == "--log-file")
+      o.log_file = value();
     else if (a == "--identity-key")
       o.identity_key = value();
     else if (a == "--identity-cert")
@@ -121,6 +135,8 @@ Config effective_config(const CliOptions& o, const std::optional<std::string>& c
   }
   if (o.instances_dir) c.instances_dir = *o.instances_dir;
   if (o.ctl_socket) c.ctl_socket = *o.ctl_socket;
+  if (o.state_dir) c.state_dir = *o.state_dir;
+  if (o.log_file) c.log_file = *o.log_file;
   if (o.identity_key) c.identity_key = *o.identity_key;
   if (o.identity_cert) c.identity_cert = *o.identity_cert;
   if (o.access_log) c.access_log = true;
@@ -140,6 +156,76 @@ int run_ctl(std::vector<std::string> args, std::ostream& out, std::ostream& err)
     return args.empty() ? 2 : 0;
   }
   return run_ctl_client(socket, args, out, err);
+}
+
+// Log lines to stderr, or appended to a file reopened on demand (SIGHUP after
+// logrotate moved it). One write(2) per line: lines of several threads never interleave.
+class LogFile {
+ public:
+  explicit LogFile(std::ostream& err) : err_(err) {}
+  ~LogFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+
+  // Opens `path` ("" = stderr) in place of the file in use; throws Error(Io) when it
+  // cannot, keeping the old one.
+  void open(const std::string& path) {
+    int fd = -1;
+    if (!path.empty()) {
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+      if (fd < 0)
+        throw Error(ErrorCode::Io, "cannot open log file " + path + ": " + std::strerror(errno));
+    }
+    const std::lock_guard lock(mutex_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+    path_ = path;
+  }
+  void reopen() { open(path_); }
+  void write(const std::string& line) {
+    const auto text = "cloudtwin-metadata: " + line + "\n";
+    const std::lock_guard lock(mutex_);
+    if (fd_ < 0) {
+      err_ << text << std::flush;
+      return;
+    }
+    if (::write(fd_, text.data(), text.size()) < 0) { /* nowhere left to report it */
+    }
+  }
+
+ private:
+  std::ostream& err_;
+  std::mutex mutex_;
+  int fd_ = -1;
+  std::string path_;
+};
+
+// The notices of `ctl`, kept in DIR/notices.json (0600, replaced atomically).
+std::string notices_file(const Config& c) { return c.state_dir + "/notices.json"; }
+
+void restore_notices(NoticeBoard& board, const Config& c, const LogSink& log) {
+  const auto path = notices_file(c);
+  try {
+    if (const auto text = vpn::read_file_if_exists(path)) {
+      board.restore(*text, path);
+      log("restored ctl notices from " + path);
+    }
+  } catch (const Error& e) {
+    log(std::string(e.what()) +
+        "; starting with no notices (the file is replaced at the next "
+        "ctl command)");
+  }
+}
+
+// Connection caps left out of the config follow the soft descriptor limit.
+LimitOptions limits_for_this_process(const LimitOptions& configured) {
+  rlimit lim{};
+  const std::size_t fds = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+                              ? static_cast<std::size_t>(lim.rlim_cur)
+                              : 1024;
+  return connections_for_fd_limit(configured, fds);
 }
 
 // sd_notify(READY=1) for Type=notify; a no-op when not started by systemd.
@@ -173,11 +259,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   std::vector<std::string> warnings;
   const auto config = effective_config(options, text, source, warnings);
 
-  std::mutex log_mutex;
-  const LogSink log = [&err, &log_mutex](const std::string& line) {
-    const std::lock_guard lock(log_mutex);
-    err << "cloudtwin-metadata: " << line << "\n" << std::flush;
-  };
+  LogFile log_file(err);
+  log_file.open(config.log_file);
+  const LogSink log = [&log_file](const std::string& line) { log_file.write(line); };
   for (const auto& w : warnings) log(w);
   const auto signer = OpenSslIdentitySigner::load_or_create(
       config.identity_key, config.identity_cert, config.identity_rsa2048_key,
@@ -187,6 +271,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       config.account_id.empty() ? derive_account_id(host_machine_id()) : config.account_id,
       [] { return std::chrono::system_clock::now(); });
   std::unique_ptr<InstanceStore> records;
+  std::function<void()> reload_records;
   std::string records_from;
   if (!config.instances_dir.empty()) {
     auto dir = std::make_unique<DirectoryInstanceStore>(config.instances_dir, &host, log,
@@ -194,14 +279,21 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                                         config.record_defaults);
     dir->reload();
     dir->watch();  // rescans on inotify events, never on a request's path
+    reload_records = [store = dir.get()] { store->reload(); };
     records = std::move(dir);
     records_from = config.instances_dir;
   } else {
-    records = std::make_unique<LibvirtInstanceStore>(config.libvirt_uri, &host, log,
-                                                     config.record_defaults);
+    auto libvirt = std::make_unique<LibvirtInstanceStore>(config.libvirt_uri, &host, log,
+                                                          config.record_defaults);
+    reload_records = [store = libvirt.get()] { store->reload(); };
+    records = std::move(libvirt);
     records_from = "libvirt " + config.libvirt_uri;
   }
-  NoticeBoard board;
+  vpn::make_dir(config.state_dir, 0700);
+  NoticeBoard board([path = notices_file(config)](const std::string& json) {
+    vpn::write_file_atomic(path, json, 0600);
+  });
+  restore_notices(board, config, log);
   NoticeStore store(*records, board, &host);
   std::unique_ptr<CtlServer> ctl;
   if (!config.ctl_socket.empty()) {
@@ -213,16 +305,40 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         log);
   }
   OsRandom random;
-  TokenService tokens(random);
+  TokenService tokens(random, config.tokens_per_vm);
   IdentityCredentials credentials(random, [] { return std::chrono::system_clock::now(); });
   const Handler handler(tokens, config.token_ttl_max, &credentials);
   LibnlNeighborTable neighbors;
   ServerOptions server_options;
   server_options.access_log = config.access_log;
-  server_options.limits = config.limits;
+  server_options.limits = limits_for_this_process(config.limits);
   server_options.header_timeout = config.header_timeout;
   if (config.neighbor_check) server_options.neighbors = &neighbors;
   Server server(config.listen, store, handler, log, server_options);
+  // SIGHUP (logrotate, `systemctl reload`): reopen the log, re-read the config and the
+  // records. Tokens, connections and notices stay.
+  server.catch_signals([&] {
+    std::string note;
+    try {
+      std::optional<std::string> next_text;
+      if (options.config_file || std::filesystem::exists(source)) next_text = read_file(source);
+      std::vector<std::string> next_warnings;
+      const auto next = effective_config(options, next_text, source, next_warnings);
+      if (next.log_file != config.log_file)
+        log_file.open(next.log_file);
+      else
+        log_file.reopen();
+      for (const auto& w : next_warnings) log(w);
+      server.set_access_log(next.access_log);
+      for (const auto& key : needs_restart(config, next)) note += " " + key;
+      if (!note.empty()) note = "; changed, applied at the next restart:" + note;
+    } catch (const Error& e) {
+      note = "; configuration kept as it was: " + std::string(e.what());
+    }
+    reload_records();
+    log("SIGHUP: reloaded " + records_from + " (" + std::to_string(store.all().size()) +
+        " instance(s)) and " + source + note);
+  });
   for (const auto& b : server.bound()) out << "listening on " << b.to_string() << "\n";
   out << std::flush;
   const auto count = store.all().size();

@@ -1,13 +1,13 @@
 // Adapter: reads instance records from a directory, rescanned on inotify events.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/metadata/instance_store.hpp"
@@ -15,6 +15,51 @@
 namespace cloudtwin::metadata {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A record bigger than this is refused unread (user-data is capped at 16 KiB by EC2;
+// the rest of a record is small).
+constexpr off_t kMaxRecordBytes = 1024 * 1024;
+
+// The text of one record file. The directory is writable by whoever makes records, so a
+// record is read only when it is a regular file itself (never through a symlink: `x.json
+// -> /etc/shadow`), of bounded size; errors name the file, never its content.
+std::string read_record_file(const fs::path& path) {
+  const auto fail = [&](const std::string& why) {
+    return Error(ErrorCode::Io, path.string() + ": " + why);
+  };
+  // O_NONBLOCK: opening a FIFO must not hang the scan.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ELOOP) throw fail("not a regular file (a symlink): skipped");
+    throw fail(std::string("cannot be opened: ") + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw fail(std::string("cannot stat: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw fail("not a regular file: skipped");
+  if (st.st_size > kMaxRecordBytes) {
+    throw fail("larger than " + std::to_string(kMaxRecordBytes) + " bytes (" +
+               std::to_string(st.st_size) + "): skipped");
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const auto n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw fail(std::string("cannot be read: ") + std::strerror(errno));
+    if (n == 0) break;  // shrank while read: parsed as it is, rewritten files come back
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
+  return text;
+}
+
+}  // namespace
 
 DirectoryInstanceStore::DirectoryInstanceStore(fs::path dir, const HostIdentity* host, LogSink log,
                                                std::chrono::milliseconds min_interval,
@@ -121,11 +166,17 @@ void DirectoryInstanceStore::rescan_locked() {
   bool changed = false;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const auto& path = it->path();
-    if (path.extension() != ".json" || !it->is_regular_file(ec)) continue;
+    if (path.extension() != ".json") continue;
     const auto name = path.string();
     FileState state;
-    state.mtime = it->last_write_time(ec);
-    state.size = it->file_size(ec);
+    // Not followed: a link, FIFO or device named *.json is refused by read_record_file,
+    // once (its state stays the same until it changes type).
+    const auto type = it->symlink_status(ec).type();
+    if (type == fs::file_type::directory) continue;
+    if (!ec && type == fs::file_type::regular) {
+      state.mtime = it->last_write_time(ec);
+      state.size = it->file_size(ec);
+    }
     if (ec) continue;  // vanished between listing and stat: picked up next time
     if (const auto old = files_.find(name);
         old != files_.end() && old->second.mtime == state.mtime && old->second.size == state.size) {
@@ -134,12 +185,9 @@ void DirectoryInstanceStore::rescan_locked() {
     }
     changed = true;
     try {
-      std::ifstream in(path, std::ios::binary);
-      if (!in) throw Error(ErrorCode::Io, name + ": cannot be read");
-      std::ostringstream text;
-      text << in.rdbuf();
-      state.served = make_served(record::parse_instance_json(text.str(), name, defaults_), host_,
-                                 path.stem().string());
+      state.served =
+          make_served(record::parse_instance_json(read_record_file(path), name, defaults_), host_,
+                      path.stem().string());
       log_("loaded " + name + " (instance " + state.served->instance.instance_id + ")");
     } catch (const std::exception& e) {
       log_("skipping instance record: " + std::string(e.what()));

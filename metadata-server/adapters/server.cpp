@@ -6,10 +6,13 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,6 +26,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http.hpp>
+#include <csignal>
+#include <cstring>
 #include <optional>
 #include <thread>
 
@@ -39,6 +44,27 @@ namespace {
 
 // How long a connection the server ends keeps reading (and dropping) the client's bytes.
 constexpr std::chrono::seconds kLinger{2};
+
+// accept() failing for want of descriptors or memory: wait, doubling up to the cap,
+// instead of retrying at once (the listener stays readable: a retry loop spins).
+constexpr std::chrono::milliseconds kFirstBackoff{10};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+constexpr std::chrono::seconds kAcceptLogInterval{10};
+
+// Signals a daemon meets without being asked to stop (logrotate's HUP is handled on
+// its own): logged and otherwise ignored, so a stray kill -USR1 costs no guest its
+// tokens. SIGPIPE is ignored silently: a log write to a closed pipe raises it.
+constexpr std::array kIgnoredSignals = {SIGUSR1,   SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+                                        SIGPOLL,   SIGPWR,  SIGXCPU, SIGXFSZ,   SIGTRAP,
+#ifdef SIGSTKFLT
+                                        SIGSTKFLT,
+#endif
+                                        SIGPIPE};
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
 
 #ifdef IPV6_FREEBIND
 constexpr int kIpv6Freebind = IPV6_FREEBIND;
@@ -108,6 +134,13 @@ struct Server::Impl {
   asio::io_context ioc;
   unsigned threads = 1;  // set by run() before any connection is accepted
   std::vector<std::pair<ListenSpec, std::unique_ptr<tcp::acceptor>>> acceptors;
+  std::atomic<bool> access_log;
+  LogRateLimit accept_log{kAcceptLogInterval};
+  // Held open to be closed when accept() meets EMFILE: one descriptor to take the
+  // pending connection and close it, so its client hears a close instead of waiting.
+  int reserve_fd = -1;
+  std::mutex reserve_mutex;
+  std::unique_ptr<asio::signal_set> signals;
 
   Impl(InstanceStore& s, const Handler& h, LogSink l, ServerOptions o)
       : store(s),
@@ -115,7 +148,40 @@ struct Server::Impl {
         log(std::move(l)),
         options(std::move(o)),
         throttle(options.limits),
-        connections(options.limits.connections_per_vm) {}
+        connections(options.limits.connections_per_vm, options.limits.connections,
+                    options.limits.connections_unknown),
+        access_log(options.access_log),
+        reserve_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+
+  ~Impl() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
+  }
+
+  // Takes one pending connection off `acc` with the reserve descriptor and closes it.
+  void shed(tcp::acceptor& acc) {
+    const std::lock_guard lock(reserve_mutex);
+    if (reserve_fd >= 0) {
+      ::close(reserve_fd);
+      reserve_fd = -1;
+    }
+    const int fd = ::accept4(acc.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+  void log_accept_failure(const boost::system::error_code& ec, std::chrono::milliseconds wait) {
+    const auto suppressed = accept_log.admit(Clock::now());
+    if (!suppressed) return;
+    std::string line = "accept failed: " + ec.message();
+    if (out_of_descriptors(ec)) {
+      line += " (" + std::to_string(connections.total()) +
+              " connections open); shedding one and pausing accept for " +
+              std::to_string(wait.count()) + " ms; raise LimitNOFILE or lower [limits] connections";
+    }
+    if (*suppressed > 0)
+      line += " (" + std::to_string(*suppressed) + " more since the last report)";
+    log(line);
+  }
 
   void bind(const ListenSpec& spec) {
     boost::system::error_code ec;
@@ -149,20 +215,30 @@ struct Server::Impl {
     }
     if (acc->bind(ep, ec); ec) throw what("bind");
     if (acc->listen(asio::socket_base::max_listen_connections, ec); ec) throw what("listen");
+    // shed() calls accept() itself: it must never block a server thread.
+    if (acc->native_non_blocking(true, ec); ec) throw what("O_NONBLOCK");
     ListenSpec bound = spec;
     bound.port = acc->local_endpoint().port();
     acceptors.emplace_back(bound, std::move(acc));
   }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acc, std::string device) {
+    auto backoff = kFirstBackoff;
+    asio::steady_timer pause(acc.get_executor());
     for (;;) {
       boost::system::error_code ec;
       tcp::socket socket = co_await acc.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
       if (ec) {
-        log("accept failed: " + ec.message());
+        if (out_of_descriptors(ec)) shed(acc);
+        log_accept_failure(ec, backoff);
+        pause.expires_after(backoff);
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!acc.is_open()) co_return;
+        backoff = std::min(backoff * 2, kMaxBackoff);
         continue;
       }
+      backoff = kFirstBackoff;
       socket.set_option(tcp::no_delay(true), ec);
       // One thread needs no strand; with more, a connection's two coroutines (session
       // and watchdog) must not run at once.
@@ -272,7 +348,7 @@ struct Server::Impl {
       }
     }
     if (response.status == 200) response = handler.handle(request, caller.get(), now);
-    if (options.access_log) {
+    if (access_log.load(std::memory_order_relaxed)) {
       const auto path = request.target.substr(0, request.target.find('?'));
       log(peer.source + " " + printable(request.method, 16) + " " + printable(path, 256) + " " +
           std::to_string(response.status));
@@ -284,8 +360,9 @@ struct Server::Impl {
   struct Slot {
     ConnectionCounter* counter = nullptr;
     std::string key;
+    bool known = true;
     ~Slot() {
-      if (counter) counter->close(key);
+      if (counter) counter->close(key, known);
     }
   };
 
@@ -307,9 +384,10 @@ struct Server::Impl {
     peer.limit_key = first ? first->instance.instance_id : "?" + peer.device + " " + peer.source;
     Slot slot;
     std::string out;
-    if (connections.open(peer.limit_key)) {
+    if (connections.open(peer.limit_key, first != nullptr)) {
       slot.counter = &connections;
       slot.key = peer.limit_key;
+      slot.known = first != nullptr;
     } else {
       const auto r = error_response(429);
       serialise(out, r, false, 11);
@@ -422,12 +500,38 @@ std::vector<ListenSpec> Server::bound() const {
   return out;
 }
 
+void Server::set_access_log(bool on) { impl_->access_log = on; }
+
+void Server::catch_signals(std::function<void()> on_hangup) {
+  if (impl_->signals) return;
+  auto& set = impl_->signals;
+  set = std::make_unique<asio::signal_set>(impl_->ioc, SIGINT, SIGTERM, SIGHUP);
+  for (const int s : kIgnoredSignals) set->add(s);
+  for (int s = SIGRTMIN; s <= SIGRTMAX; ++s) set->add(s);
+  struct Waiter {
+    Server* server;
+    std::function<void()> hangup;
+    void operator()(const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      auto& impl = *server->impl_;
+      if (signal == SIGINT || signal == SIGTERM) {
+        server->stop();
+        return;
+      }
+      if (signal == SIGHUP) {
+        if (hangup) hangup();
+      } else if (signal != SIGPIPE) {
+        impl.log("ignoring signal " + std::to_string(signal) + " (" + ::strsignal(signal) +
+                 "): only TERM/INT stop the service and HUP reloads it");
+      }
+      impl.signals->async_wait(*this);
+    }
+  };
+  set->async_wait(Waiter{this, std::move(on_hangup)});
+}
+
 void Server::run(unsigned threads, bool handle_signals) {
-  std::unique_ptr<asio::signal_set> signals;
-  if (handle_signals) {
-    signals = std::make_unique<asio::signal_set>(impl_->ioc, SIGINT, SIGTERM);
-    signals->async_wait([this](const boost::system::error_code&, int) { stop(); });
-  }
+  if (handle_signals) catch_signals({});
   impl_->threads = threads;
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });

@@ -34,6 +34,9 @@ bool apply_imds_key(Config& c, const std::string& key, const std::string& value,
                     const std::function<Error(const std::string&)>& bad) {
   if (key == "imds.token_ttl_max") {
     if (!parse_number(value, 1, 21600, c.token_ttl_max)) throw bad("expected seconds 1-21600");
+  } else if (key == "imds.tokens_per_vm") {
+    if (!parse_number(value, std::size_t{1}, std::size_t{1'000'000}, c.tokens_per_vm))
+      throw bad("expected 1-1000000 live tokens per VM");
   } else if (key == "imds.default_hop_limit") {
     if (!parse_number(value, 1, 64, c.record_defaults.hop_limit)) throw bad("expected 1-64");
   } else if (key == "imds.allow_imdsv1") {
@@ -56,6 +59,12 @@ bool apply_imds_key(Config& c, const std::string& key, const std::string& value,
   } else if (key == "limits.connections_per_vm") {
     if (!parse_number(value, std::size_t{0}, std::size_t{1'000'000}, c.limits.connections_per_vm))
       throw bad("expected 0 (unlimited) or more");
+  } else if (key == "limits.connections") {
+    if (!parse_number(value, std::size_t{0}, std::size_t{10'000'000}, c.limits.connections))
+      throw bad("expected 0 (from the descriptor limit) or more");
+  } else if (key == "limits.connections_unknown") {
+    if (!parse_number(value, std::size_t{0}, std::size_t{10'000'000}, c.limits.connections_unknown))
+      throw bad("expected 0 (half of connections) or more");
   } else {
     return false;
   }
@@ -161,6 +170,12 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
       config.libvirt_uri = value;
     } else if (key == "server.ctl_socket") {
       config.ctl_socket = value;
+    } else if (key == "server.state_dir") {
+      if (value.empty() || value.front() != '/') throw bad("expected an absolute path");
+      config.state_dir = value;
+    } else if (key == "server.log_file") {
+      if (!value.empty() && value.front() != '/') throw bad("expected an absolute path");
+      config.log_file = value;
     } else if (key == "server.access_log") {
       if (!parse_bool(value, config.access_log)) throw bad("expected true or false");
     } else if (key == "server.threads") {
@@ -189,6 +204,35 @@ std::vector<std::string> apply_ini(Config& config, std::string_view text,
     }
   }
   return warnings;
+}
+
+std::vector<std::string> needs_restart(const Config& a, const Config& b) {
+  const auto same_limits = [](const LimitOptions& x, const LimitOptions& y) {
+    return x.requests_per_second == y.requests_per_second && x.burst == y.burst &&
+           x.connections_per_vm == y.connections_per_vm && x.connections == y.connections &&
+           x.connections_unknown == y.connections_unknown;
+  };
+  const std::pair<const char*, bool> checks[] = {
+      {"[server] listen", a.listen == b.listen},
+      {"[server] instances_dir", a.instances_dir == b.instances_dir},
+      {"[server] libvirt_uri", a.libvirt_uri == b.libvirt_uri},
+      {"[server] ctl_socket", a.ctl_socket == b.ctl_socket},
+      {"[server] state_dir", a.state_dir == b.state_dir},
+      {"[server] threads", a.threads == b.threads},
+      {"[server] neighbor_check", a.neighbor_check == b.neighbor_check},
+      {"[server] header_timeout", a.header_timeout == b.header_timeout},
+      {"[identity]", a.identity_key == b.identity_key && a.identity_cert == b.identity_cert &&
+                         a.identity_rsa2048_key == b.identity_rsa2048_key &&
+                         a.identity_rsa2048_cert == b.identity_rsa2048_cert},
+      {"[imds]", a.account_id == b.account_id && a.record_defaults == b.record_defaults &&
+                     a.token_ttl_max == b.token_ttl_max && a.tokens_per_vm == b.tokens_per_vm},
+      {"[limits]", same_limits(a.limits, b.limits)},
+  };
+  std::vector<std::string> out;
+  for (const auto& [name, same] : checks) {
+    if (!same) out.emplace_back(name);
+  }
+  return out;
 }
 
 }  // namespace cloudtwin::metadata

@@ -219,6 +219,13 @@ std::string NoticeBoard::execute(const std::vector<std::string>& args,
     reply += what == "clear" ? "target lifecycle state cleared" : "target lifecycle state " + what;
   }
   publish_locked(id);
+  if (save_) {
+    try {
+      save_(to_json_locked());
+    } catch (const Error& e) {
+      throw Error(ErrorCode::Io, reply + " (in memory only: " + e.what() + ")");
+    }
+  }
   return reply + "\n";
 }
 

@@ -1,6 +1,7 @@
 #include "cloudtwin/metadata/limits.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace cloudtwin::metadata {
 
@@ -22,22 +23,52 @@ bool RequestThrottle::admit(const std::string& vm, Clock::time_point now) {
   return true;
 }
 
-bool ConnectionCounter::open(const std::string& key) {
+bool ConnectionCounter::open(const std::string& key, bool known) {
   const std::lock_guard lock(mutex_);
+  if (total_cap_ > 0 && total_ >= total_cap_) return false;
+  if (!known && unknown_cap_ > 0 && unknown_ >= unknown_cap_) return false;
   auto& n = open_[key];
   if (cap_ > 0 && n >= cap_) {
     if (n == 0) open_.erase(key);
     return false;
   }
   ++n;
+  ++total_;
+  if (!known) ++unknown_;
   return true;
 }
 
-void ConnectionCounter::close(const std::string& key) {
+void ConnectionCounter::close(const std::string& key, bool known) {
   const std::lock_guard lock(mutex_);
   const auto it = open_.find(key);
   if (it == open_.end()) return;
   if (--it->second == 0) open_.erase(it);
+  --total_;
+  if (!known && unknown_ > 0) --unknown_;
+}
+
+std::size_t ConnectionCounter::total() const {
+  const std::lock_guard lock(mutex_);
+  return total_;
+}
+
+LimitOptions connections_for_fd_limit(LimitOptions limits, std::size_t fd_limit) {
+  if (limits.connections == 0) {
+    limits.connections = fd_limit > kDescriptorsKept + 16 ? fd_limit - kDescriptorsKept : 16;
+  }
+  if (limits.connections_unknown == 0) limits.connections_unknown = (limits.connections + 1) / 2;
+  return limits;
+}
+
+std::optional<std::size_t> LogRateLimit::admit(Clock::time_point now) {
+  const std::lock_guard lock(mutex_);
+  if (logged_ && now - last_ < interval_) {
+    ++suppressed_;
+    return std::nullopt;
+  }
+  logged_ = true;
+  last_ = now;
+  return std::exchange(suppressed_, 0);
 }
 
 std::size_t ConnectionCounter::count(const std::string& key) const {

@@ -35,7 +35,18 @@ std::string TokenService::issue(const std::string& instance_id, std::chrono::sec
   const std::lock_guard lock(mutex_);
   // Expired grants are dropped in batches so memory is bounded by the PUT rate x TTL.
   if (++issued_since_purge_ >= 1024) purge_expired(now);
+  auto& mine = by_vm_[instance_id];
+  while (mine.live >= tokens_per_vm_ && !mine.order.empty()) {
+    const auto oldest = grants_.find(mine.order.front());
+    if (oldest != grants_.end() && oldest->second.instance_id == instance_id) {
+      grants_.erase(oldest);
+      --mine.live;
+    }
+    mine.order.pop_front();
+  }
   grants_[token] = Grant{instance_id, now + ttl};
+  mine.order.push_back(token);
+  ++mine.live;
   return token;
 }
 
@@ -46,7 +57,10 @@ std::optional<std::chrono::seconds> TokenService::check(std::string_view token,
   const auto it = grants_.find(token);
   if (it == grants_.end()) return std::nullopt;
   if (it->second.expires <= now) {
+    const auto owner = it->second.instance_id;
     grants_.erase(it);
+    if (const auto v = by_vm_.find(owner); v != by_vm_.end() && v->second.live > 0)
+      --v->second.live;
     return std::nullopt;
   }
   if (it->second.instance_id != instance_id) return std::nullopt;
@@ -62,6 +76,12 @@ std::size_t TokenService::size() const {
 void TokenService::purge_expired(Clock::time_point now) {
   issued_since_purge_ = 0;
   std::erase_if(grants_, [now](const auto& kv) { return kv.second.expires <= now; });
+  for (auto it = by_vm_.begin(); it != by_vm_.end();) {
+    auto& mine = it->second;
+    std::erase_if(mine.order, [this](const std::string& t) { return !grants_.contains(t); });
+    mine.live = mine.order.size();
+    it = mine.order.empty() ? by_vm_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace cloudtwin::metadata

@@ -26,6 +26,11 @@ Json parse_text(std::string_view text, const std::string& source) {
   };
   try {
     return Json::parse(text.begin(), text.end(), depth_limit);
+  } catch (const Json::parse_error& e) {
+    // Only the position: nlohmann's message quotes the bytes it read ("last read: '...'"),
+    // and a record may be a file someone pointed at a secret.
+    throw Error(ErrorCode::InvalidArgument,
+                source + ": not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
   } catch (const Json::exception& e) {
     throw Error(ErrorCode::InvalidArgument, source + ": not valid JSON: " + e.what());
   }

@@ -16,6 +16,8 @@ struct CliOptions {
   std::optional<std::string> instances_dir;  // --records DIR (alias --instances)
   std::optional<std::string> libvirt_uri;    // --libvirt URI
   std::optional<std::string> ctl_socket;     // --ctl-socket PATH
+  std::optional<std::string> state_dir;      // --state-dir DIR
+  std::optional<std::string> log_file;       // --log-file FILE
   std::optional<std::string> identity_key;
   std::optional<std::string> identity_cert;
   bool access_log = false;

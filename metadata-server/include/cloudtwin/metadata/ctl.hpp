@@ -12,12 +12,14 @@
 //   rebalance VM [clear]
 //   lifecycle VM STATE|clear
 //   clear VM
-// VM is an instance-id or the record's name (libvirt domain, file stem). Notices live in
-// memory only: a restart of the daemon clears them.
+// VM is an instance-id or the record's name (libvirt domain, file stem). Every change is
+// handed to a Saver as the whole board in JSON (the daemon keeps it in its state dir),
+// and restore() reads it back at start: notices outlive a restart.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +36,11 @@ std::string http_date_utc(std::chrono::system_clock::time_point t);
 
 class NoticeBoard {
  public:
+  // Gets the board as JSON after every change, under the board's lock (so saves land in
+  // order); may throw Error, which execute() passes on (the change stays in memory).
+  using Saver = std::function<void(const std::string& json)>;
+  explicit NoticeBoard(Saver save = {}) : save_(std::move(save)) {}
+
   // Runs one command against the records served now. Returns the reply; throws
   // Error(InvalidArgument) for a bad command or an unknown VM (with usage hints).
   std::string execute(const std::vector<std::string>& args,
@@ -42,6 +49,12 @@ class NoticeBoard {
   // The notices of one instance, or nullptr when none are posted.
   std::shared_ptr<const Notices> notices(const std::string& instance_id) const;
   std::uint64_t version() const noexcept { return version_.load(); }
+  // The whole board as JSON (kebab-case keys, times in seconds since the epoch).
+  std::string to_json() const;
+  // Replaces the board with one saved by to_json(); throws Error(InvalidArgument)
+  // naming `source` and the key when the text is not such a board (the board is then
+  // unchanged).
+  void restore(std::string_view json, const std::string& source);
   bool empty() const noexcept { return empty_.load(); }
 
   struct MaintenanceEvent {
@@ -60,6 +73,9 @@ class NoticeBoard {
   std::string list(const std::vector<std::shared_ptr<const ServedInstance>>& vms) const;
   void publish_locked(const std::string& instance_id);
 
+  std::string to_json_locked() const;
+
+  Saver save_;
   mutable std::mutex mutex_;
   std::map<std::string, VmState> states_;                          // by instance-id
   std::map<std::string, std::shared_ptr<const Notices>> notices_;  // rendered

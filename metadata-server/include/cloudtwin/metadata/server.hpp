@@ -44,7 +44,10 @@ struct ServerOptions {
   // the record's NICs gets 403 (asked once per connection). Must outlive the server.
   NeighborTable* neighbors = nullptr;
   // Per VM: requests per second (429 past it) and open connections (a connection past
-  // the cap is answered 429 and closed). Unknown callers are capped per source address.
+  // the cap is answered 429 and closed). Unknown callers are capped per source address
+  // and all together; all connections together too. When accept() runs out of
+  // descriptors the listener sheds one pending connection and pauses (10 ms doubling to
+  // 1 s), logging at most once per 10 s.
   LimitOptions limits;
 };
 
@@ -59,8 +62,16 @@ class Server {
 
   // The bound addresses, with the port the kernel chose for port 0.
   std::vector<ListenSpec> bound() const;
-  // Serves until stop() (or SIGINT/SIGTERM when handle_signals), on `threads` threads.
+  // From now on SIGINT/SIGTERM stop the server, SIGHUP calls `on_hangup` (on a server
+  // thread), and the other signals a daemon meets (USR1, USR2, ALRM, PIPE, real-time,
+  // ...) are logged and ignored instead of ending the process. Call before telling the
+  // supervisor that the service is ready.
+  void catch_signals(std::function<void()> on_hangup);
+  // Serves until stop() (or a signal, see catch_signals, when handle_signals), on
+  // `threads` threads.
   void run(unsigned threads = 1, bool handle_signals = false);
+  // Switches the access log on or off while serving (a reloaded [server] access_log).
+  void set_access_log(bool on);
   void stop();
 
  private:

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -29,8 +30,12 @@ class TokenService {
  public:
   static constexpr int kMinTtl = 1;
   static constexpr int kMaxTtl = 21600;
+  // Live tokens one VM may hold ([imds] tokens_per_vm); its next token evicts its oldest.
+  // Without a cap one VM minting 6-hour tokens grows the table by ~0.7 GB an hour.
+  static constexpr std::size_t kDefaultTokensPerVm = 1024;
 
-  explicit TokenService(Random& random) : random_(random) {}
+  explicit TokenService(Random& random, std::size_t tokens_per_vm = kDefaultTokensPerVm)
+      : random_(random), tokens_per_vm_(tokens_per_vm == 0 ? 1 : tokens_per_vm) {}
 
   std::string issue(const std::string& instance_id, std::chrono::seconds ttl,
                     Clock::time_point now);
@@ -45,9 +50,16 @@ class TokenService {
     std::string instance_id;
     Clock::time_point expires;
   };
+  // A VM's tokens, oldest first; may hold tokens already erased (expired and checked),
+  // skipped when evicting and dropped at the next purge.
+  struct Issued {
+    std::deque<std::string> order;
+    std::size_t live = 0;
+  };
   void purge_expired(Clock::time_point now);
 
   Random& random_;
+  std::size_t tokens_per_vm_;
   mutable std::mutex mutex_;
   struct Hash {
     using is_transparent = void;
@@ -56,6 +68,7 @@ class TokenService {
     }
   };
   std::unordered_map<std::string, Grant, Hash, std::equal_to<>> grants_;
+  std::unordered_map<std::string, Issued> by_vm_;
   std::size_t issued_since_purge_ = 0;
 };
 
