@@ -17,7 +17,15 @@
 #              handler + scripts_user's runparts); the network is already up for it. Timed
 #              twice: all in one interpreter, and split as it boots (and as local + final
 #              are): get_data + obj.pkl in one, the rest from obj.pkl in a second.
-# Prints the median wall times, the ratio and the agent's peak RSS (GNU time's %M).
+# Prints the median wall times, the ratio and the agent's peak RSS (GNU time's %M), with
+# the load average before and after (the machine may be shared).
+# Every file of both sides (the agent's --root, cloud-init's cloud_dir, the service's
+# records) is on a tmpfs of the bench's own, as a booting guest writes to a fresh
+# filesystem of its own: on the host's busy /tmp (ext4, shared with builds that create
+# and delete many files), each new inode cost a scan of the inode bitmap past recently
+# deleted ones (ext4's find_inode_bit / recently_deleted: a quarter of the agent's final
+# stage in perf), charged mostly to the agent, which writes its files atomically (a new
+# inode each). AGENT_BENCH_DISK=1 keeps them on /tmp, as before.
 # Needs root; nothing outside the two namespaces is touched (no route leaves them).
 # Registered with the ctest label `bench`: never run by the test command.
 set -euo pipefail
@@ -37,13 +45,22 @@ VM=ctab-vm-$$
 HOST=ctab-host-$$
 TMP=$(mktemp -d /tmp/cloudtwin-agent-bench.XXXXXX)
 MD_PID=
+MOUNTED=
 cleanup() {
   [[ -n $MD_PID ]] && kill "$MD_PID" 2>/dev/null && wait "$MD_PID" 2>/dev/null
   ip netns del "$VM" 2>/dev/null || true
   ip netns del "$HOST" 2>/dev/null || true
+  [[ -n $MOUNTED ]] && umount "$TMP"
   rm -rf "/etc/netns/$VM" "$TMP"
 }
 trap cleanup EXIT
+if [[ ${AGENT_BENCH_DISK:-0} != 1 ]] && mount -t tmpfs -o size=256m,mode=0700 cloudtwin-agent-bench "$TMP"; then
+  MOUNTED=1
+  echo "files of both sides on a tmpfs of the bench's own ($TMP)"
+else
+  echo "files of both sides on $(df --output=fstype "$TMP" | tail -1) ($TMP)"
+fi
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 ip netns add "$VM"
 ip netns add "$HOST"
@@ -100,3 +117,4 @@ grep -q "listening on" "$TMP/md.out" || { echo "cloudtwin-metadata did not start
 ip netns exec "$VM" /usr/bin/python3 "$SRC/bench/agent_bench.py" \
   --agent "$AGENT" --runs "$RUNS" --template "$TMP/root" --work "$TMP/runs" \
   --url http://169.254.169.254 --user-data $'#!/bin/sh\ntrue\n'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
