@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
+#include <sstream>
 
 #include "cloudtwin/core/error.hpp"
 
@@ -29,6 +30,9 @@ class BeastMetadataClient : public MetadataClient {
   BeastMetadataClient(std::vector<MetadataEndpoint> endpoints, std::chrono::milliseconds timeout)
       : endpoints_(std::move(endpoints)), timeout_(timeout) {
     if (endpoints_.empty()) throw Error(ErrorCode::InvalidArgument, "no metadata endpoint given");
+    // A read takes what has arrived up to the free capacity (512 bytes at least): with
+    // room reserved, one read takes a whole pipeline's answers (a crawl's are a few KiB).
+    buffer_.reserve(16 * 1024);
   }
 
   std::string endpoint() const override { return endpoints_[current_].to_string(); }
@@ -64,13 +68,20 @@ class BeastMetadataClient : public MetadataClient {
     std::vector<MetadataResponse> out;
     out.reserve(requests.size());
     beast::error_code ec;
-    std::size_t written = 0;
-    stream_->expires_after(timeout_);
-    for (; written < requests.size(); ++written) {
-      auto req = make_request(requests[written]);
-      ec = run([&](auto handler) { http::async_write(*stream_, req, std::move(handler)); });
-      if (ec) break;
+    // All of them in one write: one segment and one wake-up of the service, which then
+    // finds every request in its buffer. Written one by one, each write woke the service
+    // (which, just woken, preempted us) and the pipeline ran as a ping-pong.
+    std::string pipeline;
+    for (const auto& r : requests) {
+      std::ostringstream text;
+      text << make_request(r);
+      pipeline += text.str();
     }
+    stream_->expires_after(timeout_);
+    ec = run([&](auto handler) {
+      asio::async_write(*stream_, asio::buffer(pipeline), std::move(handler));
+    });
+    const std::size_t written = ec ? 0 : requests.size();
     buffer_.clear();
     while (!ec && stream_ && out.size() < written) {
       http::response_parser<http::string_body> parser;
@@ -127,8 +138,14 @@ class BeastMetadataClient : public MetadataClient {
       stream_->async_connect(tcp::endpoint(address, static_cast<unsigned short>(ep.port)),
                              std::move(handler));
     });
-    if (ec) stream_.reset();
-    return !ec;
+    if (ec) {
+      stream_.reset();
+      return false;
+    }
+    // Requests go out when written (each is one write), not held by Nagle for an ACK.
+    beast::error_code ignored;
+    stream_->socket().set_option(tcp::no_delay(true), ignored);
+    return true;
   }
 
   std::optional<MetadataResponse> exchange(const MetadataRequest& request, beast::error_code& ec) {

@@ -65,12 +65,13 @@ void Agent::metadata_fallback(StageReport& report) {
   fallback_done_ = true;
   step(report, "metadata-fallback", [&](std::vector<std::string>& messages) {
     auto netlink = netlink_();
-    const auto plan = plan_metadata_fallback(netlink->observe(), options_.plan);
+    const auto observed = netlink->observe();
+    const auto plan = plan_metadata_fallback(observed, options_.plan);
     if (plan.nics.empty()) {
       messages.emplace_back("an IPv4 address is already up, or no NIC's MAC carries the prefix");
       return StepResult::Skipped;
     }
-    const auto outcome = apply_plan(*netlink, plan);
+    const auto outcome = apply_plan(*netlink, plan, observed);
     append(messages, outcome.applied);
     append(messages, outcome.warnings);
     append(messages, outcome.errors);

@@ -5,9 +5,14 @@
 namespace cloudtwin::agent {
 
 NetworkOutcome apply_plan(Netlink& netlink, const NetworkPlan& plan) {
+  return apply_plan(netlink, plan, netlink.observe());
+}
+
+NetworkOutcome apply_plan(Netlink& netlink, const NetworkPlan& plan,
+                          const ObservedState& observed) {
   NetworkOutcome out;
   out.warnings = plan.warnings;
-  const auto changes = diff(plan, netlink.observe());
+  const auto changes = diff(plan, observed);
   out.warnings.insert(out.warnings.end(), changes.warnings.begin(), changes.warnings.end());
   for (const auto& op : changes.operations) {
     try {

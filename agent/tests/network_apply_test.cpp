@@ -55,6 +55,20 @@ TEST(ApplyPlan, EachFailureIsReportedAndTheRestStillRuns) {
   }
 }
 
+// From a state the caller observed: no second dump, the same operations.
+TEST(ApplyPlan, FromAnObservedStateDoesNotObserveAgain) {
+  testing::FakeNetlink nl(two_links());
+  nl.fail_observe = true;
+  const auto first = apply_plan(nl, two_nics(), two_links());
+  EXPECT_TRUE(first.ok());
+  EXPECT_THAT(first.applied,
+              ElementsAre("link set eth0 up", "addr add 192.168.122.10/24 dev eth0",
+                          "route add default via 192.168.122.1 dev eth0", "link set eth1 up",
+                          "addr add 192.168.123.10/24 dev eth1"));
+  nl.fail_observe = false;
+  EXPECT_THAT(apply_plan(nl, two_nics()).applied, IsEmpty());
+}
+
 TEST(ApplyPlan, ObserveFailureThrows) {
   testing::FakeNetlink nl(two_links());
   nl.fail_observe = true;

@@ -30,5 +30,8 @@ struct NetworkOutcome {
 // the rest still run (a NIC that fails must not keep the others down). Throws only
 // when the state cannot be observed at all.
 NetworkOutcome apply_plan(Netlink& netlink, const NetworkPlan& plan);
+// The same from a state the caller has just observed (one netlink dump of links,
+// addresses and routes less when the plan was made from it).
+NetworkOutcome apply_plan(Netlink& netlink, const NetworkPlan& plan, const ObservedState& observed);
 
 }  // namespace cloudtwin::agent
