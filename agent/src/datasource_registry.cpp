@@ -1,12 +1,14 @@
 #include "cloudtwin/agent/datasource_registry.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <ostream>
 
 #include "cloudtwin/agent/access.hpp"
 #include "cloudtwin/agent/metadata_cache.hpp"
 #include "cloudtwin/agent/nocloud.hpp"
 #include "cloudtwin/core/error.hpp"
+#include "cloudtwin/core/mac_ip.hpp"
 #include "cloudtwin/core/strings.hpp"
 
 namespace cloudtwin::agent {
@@ -76,6 +78,24 @@ void save_crawl(const std::filesystem::path& root, const CachingMetadataClient& 
   }
 }
 
+// The MACs of this machine's links that carry the host's prefix (sorted, lowercase): the
+// NICs a cloudtwin host gave the VM, which its metadata lists (Ec2Options::local_macs).
+std::vector<std::string> prefixed_macs(const core::MacPrefix& prefix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& link : std::filesystem::directory_iterator("/sys/class/net", ec)) {
+    const std::string text = read_or_empty(link.path() / "address");
+    try {
+      const auto mac = core::Mac::parse(core::trim(text));
+      if (core::mac_has_prefix(mac, prefix)) out.push_back(mac.to_string());
+    } catch (const Error&) {
+      // not an Ethernet address (lo's is all zeros and has no prefix; tunnels have none)
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::unique_ptr<Datasource> make_ec2(SourceRun& run, const AgentConfig& config,
                                      const std::optional<std::string>& location) {
   auto endpoints = location ? std::vector<MetadataEndpoint>{parse_metadata_url(*location)}
@@ -99,6 +119,8 @@ std::unique_ptr<Datasource> make_ec2(SourceRun& run, const AgentConfig& config,
   // `final` runs after network-online: the service answers now or not at all.
   ec2.max_wait = final ? std::chrono::milliseconds(0)
                        : std::chrono::seconds(setting(config, "datasources.metadata_max_wait"));
+  // The same guess in both stages: `final` then asks exactly what `local` kept.
+  ec2.local_macs = [prefix = config.mac_prefix] { return prefixed_macs(prefix); };
   return std::make_unique<Ec2Datasource>(*run.clients.back(), ec2);
 }
 

@@ -181,9 +181,16 @@ bool Ec2Datasource::probe() {
   }
   if (!accept_token(put)) return false;
   prefetched_.clear();
-  // The ones that may be absent (404, see kNicFiles) last.
-  prefetch({"meta-data/instance-id", "meta-data/local-hostname",
-            "meta-data/network/interfaces/macs/", "meta-data/public-keys/", "user-data"});
+  // The ones that may be absent (404, see kNicFiles) last: a guessed NIC's files (see
+  // Ec2Options::local_macs), then public-keys/, user-data and the first key.
+  std::vector<std::string> top{"meta-data/instance-id", "meta-data/local-hostname",
+                               "meta-data/network/interfaces/macs/"};
+  const auto guessed = options_.local_macs ? options_.local_macs() : std::vector<std::string>{};
+  for (auto& p : nic_paths(guessed)) top.push_back(std::move(p));
+  top.emplace_back("meta-data/public-keys/");
+  top.emplace_back("user-data");
+  if (!guessed.empty()) top.emplace_back("meta-data/public-keys/0/openssh-key");
+  prefetch(top);
   const auto id = get("meta-data/instance-id");
   if (!id) return false;
   metadata_ = {};
@@ -200,9 +207,10 @@ bool Ec2Datasource::probe() {
     for (const auto& index : public_key_indexes(*keys))
       key_paths.push_back("meta-data/public-keys/" + index + "/openssh-key");
   }
-  // The keys and the NICs' files in one round trip.
+  // The keys and the NICs' files in one round trip, less what the top level brought.
   auto paths = key_paths;
   for (auto& p : nic_paths(listed)) paths.push_back(std::move(p));
+  std::erase_if(paths, [&](const std::string& p) { return prefetched_.count(p) != 0; });
   prefetch(paths);
   for (const auto& path : key_paths) {
     if (auto key = get(path)) {

@@ -135,6 +135,53 @@ TEST(Ec2RealService, PipelinedCrawlReadsTheSameInFourExchanges) {
   EXPECT_EQ(piped.exchanges, 3) << "token, top level, keys + NIC files";
 }
 
+// The guest's own MACs given (Ec2Options::local_macs): their NIC files and the first key
+// come with the top level. A partial or wrong guess reads the same in more round trips.
+TEST(Ec2RealService, GuessedNicsAndFirstKeyComeWithTheTopLevel) {
+  auto json = record("127.0.0.1", "required");
+  const std::string second_key = R"(,
+                  {"name": "k2", "openssh-key": "ssh-ed25519 BBBB two"})";
+  ASSERT_NE(json.find(second_key), std::string::npos);
+  json.erase(json.find(second_key), second_key.size());
+  Service service(json);
+  // What the crawl read, and in how many exchanges.
+  auto crawl = [&](Ec2Options options) {
+    auto client = client_for(service.port());
+    Batches batches(*client);
+    Ec2Datasource ds(batches, options);
+    EXPECT_TRUE(ds.probe());
+    std::string seen = ds.instance_id().value_or("-") + " " + ds.hostname().value_or("-") + " " +
+                       ds.user_data().value_or("-");
+    for (const auto& k : ds.ssh_public_keys()) seen += k + ";";
+    for (const auto& nic : ds.network_plan({}).nics) {
+      seen += nic.mac.to_string();
+      for (const auto& a : nic.addresses) seen += " " + to_string(a);
+      seen += ";";
+    }
+    return std::pair{seen, batches.exchanges};
+  };
+  const auto one = crawl(sequential()).first;
+  EXPECT_THAT(one, ::testing::HasSubstr("ssh-ed25519 AAAA one;"));
+  EXPECT_THAT(one, ::testing::HasSubstr("10.2.0.6"));
+  struct Row {
+    std::vector<std::string> macs;
+    int exchanges;
+  };
+  const Row rows[] = {
+      {{"02:00:c0:a8:7a:0a", "0e:00:00:00:00:02"}, 2},  // token; everything else
+      {{"02:00:c0:a8:7a:0a"}, 3},                       // the second NIC's files: a third
+      {{"02:00:00:00:00:99"}, 3},  // not listed: its 404 closes, the rest asked again
+      {{}, 3},                     // token; top level; keys + NIC files
+  };
+  for (const auto& row : rows) {
+    Ec2Options o = fast();
+    o.local_macs = [&] { return row.macs; };
+    const auto [seen, exchanges] = crawl(o);
+    EXPECT_EQ(seen, one) << ::testing::PrintToString(row.macs);
+    EXPECT_EQ(exchanges, row.exchanges) << ::testing::PrintToString(row.macs);
+  }
+}
+
 // Counts the service's answers that close the connection (4xx): each one makes the client
 // connect again and send once more what was pipelined behind it.
 class Statuses : public MetadataClient {
