@@ -32,24 +32,43 @@ RUNTIME_TEST_PKGS=(
   cloud-init amazon-ec2-utils
   awscli python3-botocore
   nginx-light wrk iperf3 curl
+  nodejs npm
 )
+
+# npm packages the tests need (s3rver: the S3 server of the image import tests). Checked and
+# installed on every run, also when every Debian package is already there.
+NPM_PKGS=(s3rver@3.7.1)
+
+install_npm_packages() {
+  local p name version
+  for p in "${NPM_PKGS[@]}"; do
+    name=${p%@*}
+    version=${p##*@}
+    if [[ $(npm ls -g --depth=0 "$name" 2>/dev/null) == *"$name@$version"* ]]; then continue; fi
+    echo "install-deps: npm install -g $p"
+    $SUDO npm install -g --no-fund --no-audit "$p" >/dev/null
+  done
+}
 
 ALL=("${BUILD_PKGS[@]}" "${RUNTIME_TEST_PKGS[@]}")
 
 missing=()
 for p in "${ALL[@]}"; do
+  # A nodejs that bundles npm (NodeSource's) conflicts with Debian's npm package.
+  if [[ $p == npm ]] && command -v npm >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
 
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
 if ((${#missing[@]} == 0)); then
+  install_npm_packages
   echo "install-deps: all ${#ALL[@]} packages present"
   exit 0
 fi
-
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 
 echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
@@ -67,4 +86,5 @@ trap '[[ $created_policy == 1 ]] && $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+install_npm_packages
 echo "install-deps: done"

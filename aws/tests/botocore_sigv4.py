@@ -69,6 +69,14 @@ CASES = [
     ("s3-put-signed-token", "PUT", "http://127.0.0.1:4568/bucket/k%2Bey/%E2%82%AC.txt", [],
      [("Content-Type", "text/plain")], "hello", "us-east-1", "s3", "s3",
      "FwoGZXIvYXdzEXAMPLE", "2026-12-05T08:00:00", 0),
+    # What `image import s3://...` sends: a virtual-hosted GET on AWS, and a resumed
+    # (Range) path-style GET with a session token on an --endpoint such as s3rver.
+    ("s3-get-virtual-hosted", "GET",
+     "https://images.s3.eu-west-1.amazonaws.com/debian/12/disk%20v1.qcow2",
+     [], [], "", "eu-west-1", "s3", "s3", None, "2026-12-06T05:00:00", 0),
+    ("s3-get-endpoint-resume", "GET", "http://127.0.0.1:4568/img-bucket/a%2Bb/%E2%82%AC.raw",
+     [], [("Range", "bytes=1048576-")], "", "us-east-1", "s3", "s3", "FwoGZXIvYXdzEXAMPLE",
+     "2026-12-06T05:00:00", 0),
     ("s3-list-query", "GET", "http://127.0.0.1:4568/bucket",
      [("list-type", "2"), ("prefix", "images/"), ("continuation-token", "a+b/c=")],
      [], "", "us-east-1", "s3", "s3", None, "2026-12-05T08:00:00", 0),

@@ -24,6 +24,8 @@ constexpr const char* kUsage =
     "       cloudtwin image register FILE [--name NAME] [--format raw|qcow2|vmdk|vdi|vhd] "
     "[--json]\n"
     "       cloudtwin image list|show NAME|delete NAME [--json]\n"
+    "       cloudtwin image import NAME PATH|http(s)://URL|s3://BUCKET/KEY [--sha256 HEX]\n"
+    "                    [--ca-file PEM] [--endpoint URL] [--region R] [--profile P] [--json]\n"
     "       cloudtwin vpn ...   overlay network (see cloudtwin vpn --help)\n"
     "       cloudtwin cloud add ec2 --region R [--endpoint URL] [--profile NAME]\n"
     "       cloudtwin cloud list [--json]   (each host: capacity used/allowed)\n"
@@ -111,6 +113,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (i + 1 >= args.size()) return usage_error(err, command + " needs a subcommand");
   const auto verb = args[i + 1];
   try {
+    if (command == "image" && verb == "import")
+      return run_image_import(args, i + 2, env, config_path, out, err);
     const auto args_parsed =
         parse_args(args, i + 2,
                    {"--name", "--cidr", "--gateway", "--dns", "--mode", "--mac-prefix", "--ssh-key",

@@ -42,6 +42,9 @@ struct CliContext {
 int run_net(const std::string& verb, const Args& args, CliContext& ctx);
 int run_vm(const std::string& verb, const Args& args, CliContext& ctx);
 int run_image(const std::string& verb, const Args& args, CliContext& ctx);
+// `image import` parses its own options (args from index `from`) and reads host.conf.
+int run_image_import(const std::vector<std::string>& args, std::size_t from, const CliEnv& env,
+                     const std::string& config_path, std::ostream& out, std::ostream& err);
 int run_vm_power(const std::string& verb, const Args& args, CliContext& ctx);  // start|stop|...
 int run_cloud(const std::string& verb, const Args& args, CliContext& ctx,
               const std::string& config_path);

@@ -1,5 +1,6 @@
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/host/image.hpp"
+#include "cloudtwin/host/image_import.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 
 namespace cloudtwin::host {
@@ -99,6 +100,7 @@ void ImageService::remove(const std::string& name) {
                 "image '" + name + "' is used by VM(s) " + vms + "; delete them first");
   }
   storage_.remove_file(s.path);
+  storage_.remove_file(image_record_path(dir_, name));  // `image import`'s record, if any
 }
 
 }  // namespace cloudtwin::host
