@@ -21,6 +21,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <variant>
@@ -339,7 +340,8 @@ class BeastFetcher final : public ImageFetcher {
 
     beast::flat_buffer wire;
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
+    // Not boost::none: Boost 1.74 compares the length with an empty limit as "exceeded".
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(stream).expires_after(options_.timeout);
     ec = run([&](auto h) { http::async_read_header(stream, wire, parser, std::move(h)); });
     if (ec) throw Broken{"reading the answer: " + ec.message()};

@@ -315,7 +315,7 @@ TEST(ImageImporter, FailuresLeaveNothing) {
       {"download breaks", [](ImportWorld& w, ImportRequest&) { w.fetcher.fail = true; },
        "GET https://h/i.raw: connection refused"},
       {"not an image", [](ImportWorld& w, ImportRequest&) { w.fetcher.content = "garbage"; },
-       "qemu-img info /img/.i.download-" + pid},
+       "not an image: /img/.i.download-" + pid},
       {"iso refused", [](ImportWorld& w, ImportRequest&) { w.fetcher.content = "image iso 10"; },
        "https://h/i.raw is a 'iso' image; cloudtwin imports raw, qcow2, vmdk, vdi and vhd (vpc)"},
       {"backing file", [](ImportWorld& w, ImportRequest&) { w.tool.backing = "/etc/shadow"; },

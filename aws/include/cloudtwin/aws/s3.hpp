@@ -29,7 +29,6 @@ S3Location parse_s3_uri(std::string_view text);
 struct S3Object {
   Url endpoint;      // scheme, host, port (path "/")
   std::string path;  // as sent on the request line: "/bucket/images/web%20v1.raw"
-  bool operator==(const S3Object&) const = default;
 };
 
 // Without an endpoint: https://BUCKET.s3.REGION.amazonaws.com/KEY when the bucket name is a
