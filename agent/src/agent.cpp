@@ -163,11 +163,18 @@ int Agent::local() {
 StepResult Agent::persist_network(const Datasource& source, std::vector<std::string>& messages) {
   const auto plan = source.network_plan(options_.plan);
   if (plan.nics.empty()) return StepResult::Skipped;
+  // symlink_status: an enablement link's absolute target would resolve on the host under
+  // --root, and the link itself is what says "enabled".
   const auto exists = [&](const std::string& p) {
     std::error_code ec;
-    return fs::exists(under_root(options_.root, p), ec);
+    return fs::exists(fs::symlink_status(under_root(options_.root, p), ec));
   };
-  const auto renderer = choose_renderer(options_.renderer, exists);
+  const auto masked = [&](const std::string& unit) {
+    std::error_code ec;
+    return fs::read_symlink(under_root(options_.root, "/etc/systemd/system/" + unit), ec) ==
+           "/dev/null";
+  };
+  const auto renderer = choose_renderer(options_.renderer, exists, masked);
   // No systemd-networkd, NetworkManager or ifupdown (tiny guests, tests): the netlink
   // configuration is all there is, applied again at every boot.
   if (!renderer) return StepResult::Skipped;

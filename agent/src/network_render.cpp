@@ -71,8 +71,31 @@ const char* to_string(Renderer r) noexcept {
   return "?";
 }
 
+namespace {
+
+// A unit is enabled when `systemctl enable` left its link in one of these .wants folders
+// (networkd: multi-user.target; NetworkManager and Debian's networking.service: the
+// same), and not masked. An installed but disabled service does not run, so writing its
+// configuration would leave the network to whatever does run.
+bool enabled(const std::string& unit, const std::function<bool(const std::string&)>& exists,
+             const std::function<bool(const std::string&)>& masked) {
+  if (masked(unit)) return false;
+  for (const char* target : {"multi-user", "network-online", "network", "sysinit"}) {
+    if (exists(std::string("/etc/systemd/system/") + target + ".target.wants/" + unit)) return true;
+  }
+  return false;
+}
+
+bool any_exists(std::initializer_list<const char*> paths,
+                const std::function<bool(const std::string&)>& exists) {
+  return std::any_of(paths.begin(), paths.end(), [&](const char* p) { return exists(p); });
+}
+
+}  // namespace
+
 std::optional<Renderer> choose_renderer(const std::string& configured,
-                                        const std::function<bool(const std::string&)>& exists) {
+                                        const std::function<bool(const std::string&)>& exists,
+                                        const std::function<bool(const std::string&)>& masked) {
   if (configured == "networkd") return Renderer::Networkd;
   if (configured == "ifupdown") return Renderer::Ifupdown;
   if (configured == "networkmanager") return Renderer::NetworkManager;
@@ -80,11 +103,20 @@ std::optional<Renderer> choose_renderer(const std::string& configured,
     throw Error(ErrorCode::InvalidArgument,
                 "[network] renderer '" + configured +
                     "': expected auto, networkd, ifupdown or networkmanager");
-  if (exists("/lib/systemd/systemd-networkd") && exists("/etc/systemd/network"))
+  const bool systemd = any_exists({"/lib/systemd/systemd", "/usr/lib/systemd/systemd"}, exists);
+  if (systemd &&
+      any_exists({"/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"}, exists) &&
+      enabled("systemd-networkd.service", exists, masked))
     return Renderer::Networkd;
-  if (exists("/etc/NetworkManager")) return Renderer::NetworkManager;
-  if (exists("/etc/network/interfaces")) return Renderer::Ifupdown;
-  return std::nullopt;
+  if (systemd && any_exists({"/usr/sbin/NetworkManager"}, exists) &&
+      enabled("NetworkManager.service", exists, masked))
+    return Renderer::NetworkManager;
+  if (!exists("/etc/network/interfaces")) return std::nullopt;
+  // Under systemd ifupdown acts only through networking.service; without systemd (sysvinit,
+  // busybox) the file is all there is to go by.
+  if (systemd && !any_exists({"/sbin/ifup", "/usr/sbin/ifup"}, exists)) return std::nullopt;
+  if (systemd && !enabled("networking.service", exists, masked)) return std::nullopt;
+  return Renderer::Ifupdown;
 }
 
 Rendered render_networkd(const NetworkPlan& plan) {
@@ -135,6 +167,9 @@ Rendered render_ifupdown(const NetworkPlan& plan, const ObservedState& observed)
                                                           : "manual";
     t += "\n# " + nic.source + " (" + nic.mac.to_string() + ")\nauto " + name + "\niface " + name +
          " inet " + method + "\n";
+    // `local` already put the addresses on the link, and ifup's `ip addr add` then fails
+    // with "File exists", failing networking.service at boot: start from an empty link.
+    if (method == "static") t += "    pre-up ip -4 addr flush dev " + name + "\n";
     for (const auto& a : nic.addresses) {
       if (!is_ipv6(a.ip)) t += "    address " + to_string(a) + "\n";
     }

@@ -100,8 +100,16 @@ TEST_F(Stages, BrokenUserDataDoesNotStopTheNetwork) {
 }
 
 TEST_F(Stages, LocalPersistsForTheDetectedStackOnce) {
+  testing::write_file(root_.path() / "lib/systemd/systemd", "");
   testing::write_file(root_.path() / "lib/systemd/systemd-networkd", "");
-  std::filesystem::create_directories(root_.path() / "etc/systemd/network");
+  // Enabled as `systemctl enable` does it: an absolute link that resolves only in the guest.
+  std::filesystem::create_directories(root_.path() / "etc/systemd/system/multi-user.target.wants");
+  std::filesystem::create_symlink(
+      "/lib/systemd/system/systemd-networkd.service",
+      root_.path() / "etc/systemd/system/multi-user.target.wants/systemd-networkd.service");
+  // A leftover NetworkManager folder and ifupdown's file do not outrank an enabled networkd.
+  std::filesystem::create_directories(root_.path() / "etc/NetworkManager");
+  testing::write_file(root_.path() / "etc/network/interfaces", "auto lo\n");
   auto agent =
       make(std::make_unique<ContextSource>("ETH0_MAC='02:00:c0:a8:7a:0a'\nDNS='1.1.1.1'\n"));
   EXPECT_EQ(agent.local(), 0) << err_.str();
@@ -113,6 +121,24 @@ TEST_F(Stages, LocalPersistsForTheDetectedStackOnce) {
   out_.str("");
   EXPECT_EQ(agent.local(), 0);
   EXPECT_THAT(out_.str(), HasSubstr("persist-network: networkd configuration already up to date"));
+}
+
+TEST_F(Stages, MaskedNetworkdFallsBackToIfupdown) {
+  testing::write_file(root_.path() / "lib/systemd/systemd", "");
+  testing::write_file(root_.path() / "lib/systemd/systemd-networkd", "");
+  testing::write_file(root_.path() / "sbin/ifup", "");
+  testing::write_file(root_.path() / "etc/network/interfaces", "auto lo\n");
+  const auto sys = root_.path() / "etc/systemd/system";
+  std::filesystem::create_directories(sys / "multi-user.target.wants");
+  std::filesystem::create_symlink("/lib/systemd/system/systemd-networkd.service",
+                                  sys / "multi-user.target.wants/systemd-networkd.service");
+  std::filesystem::create_symlink("/dev/null", sys / "systemd-networkd.service");
+  std::filesystem::create_symlink("/lib/systemd/system/networking.service",
+                                  sys / "multi-user.target.wants/networking.service");
+  auto agent = make(std::make_unique<ContextSource>("ETH0_MAC='02:00:c0:a8:7a:0a'\n"));
+  EXPECT_EQ(agent.local(), 0) << err_.str();
+  EXPECT_THAT(out_.str(),
+              HasSubstr("persist-network: wrote /etc/network/interfaces.d/cloudtwin\n"));
 }
 
 TEST_F(Stages, SecondLocalRunIsAlreadyConfigured) {

@@ -55,7 +55,8 @@ const Case kCases[] = {
     {"ifupdown_static", kStatic, Renderer::Ifupdown, "/etc/network/interfaces.d/cloudtwin",
      "# Written by cloudtwin-agent from the VM's context; replaced at every boot.\n"
      "\n# ETH0 (02:00:c0:a8:7a:0a)\nauto eth0\niface eth0 inet static\n"
-     "    address 192.168.122.10/24\n    mtu 1400\n    dns-nameservers 1.1.1.1 9.9.9.9\n"
+     "    pre-up ip -4 addr flush dev eth0\n    address 192.168.122.10/24\n    mtu 1400\n    "
+     "dns-nameservers 1.1.1.1 9.9.9.9\n"
      "    dns-search example.org\n"
      "    up ip route replace default via 192.168.122.1 dev eth0\n"
      "    up ip route replace 169.254.169.254/32 via 192.168.122.1 dev eth0\n"
@@ -127,18 +128,81 @@ TEST(Render, Dns) {
   EXPECT_EQ(render_dns(plan(kDhcp), true), std::nullopt);
 }
 
+// Detection: (files in the guest, masked units, renderer setting) -> renderer. Paths are
+// what `exists` answers for; "wants/X" stands for multi-user.target.wants/X.
+struct DetectCase {
+  const char* name;
+  std::set<std::string> files;
+  std::set<std::string> masked;
+  const char* configured;
+  std::optional<Renderer> expected;
+};
+
+const std::string kWants = "/etc/systemd/system/multi-user.target.wants/";
+const std::string kSystemd = "/lib/systemd/systemd";
+const std::string kNetworkd = "/lib/systemd/systemd-networkd";
+const std::string kNm = "/usr/sbin/NetworkManager";
+const std::string kIfup = "/sbin/ifup";
+const std::string kInterfaces = "/etc/network/interfaces";
+const std::string kNetworkdOn = kWants + "systemd-networkd.service";
+const std::string kNmOn = kWants + "NetworkManager.service";
+const std::string kIfupdownOn = kWants + "networking.service";
+
+const DetectCase kDetect[] = {
+    {"networkd_enabled", {kSystemd, kNetworkd, kNetworkdOn}, {}, "auto", Renderer::Networkd},
+    {"networkd_enabled_usr_lib",
+     {"/usr/lib/systemd/systemd", "/usr/lib/systemd/systemd-networkd",
+      "/etc/systemd/system/network-online.target.wants/systemd-networkd.service"},
+     {},
+     "auto",
+     Renderer::Networkd},
+    {"networkd_installed_not_enabled_debian_default",
+     {kSystemd, kNetworkd, "/etc/systemd/network", kIfup, kInterfaces, kIfupdownOn},
+     {},
+     "auto",
+     Renderer::Ifupdown},
+    {"networkd_enabled_but_masked",
+     {kSystemd, kNetworkd, kNetworkdOn, kIfup, kInterfaces, kIfupdownOn},
+     {"systemd-networkd.service"},
+     "auto",
+     Renderer::Ifupdown},
+    {"networkd_link_without_binary", {kSystemd, kNetworkdOn}, {}, "auto", std::nullopt},
+    {"nm_enabled", {kSystemd, kNm, kNmOn, kInterfaces}, {}, "auto", Renderer::NetworkManager},
+    {"nm_leftover_folder_only",
+     {kSystemd, "/etc/NetworkManager", kIfup, kInterfaces, kIfupdownOn},
+     {},
+     "auto",
+     Renderer::Ifupdown},
+    {"nm_installed_not_enabled",
+     {kSystemd, kNm, "/etc/NetworkManager", kIfup, kInterfaces, kIfupdownOn},
+     {},
+     "auto",
+     Renderer::Ifupdown},
+    {"networkd_and_nm_enabled",
+     {kSystemd, kNetworkd, kNetworkdOn, kNm, kNmOn},
+     {},
+     "auto",
+     Renderer::Networkd},
+    {"ifupdown_not_enabled_under_systemd",
+     {kSystemd, kIfup, kInterfaces},
+     {},
+     "auto",
+     std::nullopt},
+    {"ifupdown_without_systemd", {kInterfaces}, {}, "auto", Renderer::Ifupdown},
+    {"nothing", {}, {}, "auto", std::nullopt},
+    {"forced_ifupdown", {kSystemd, kNetworkd, kNetworkdOn}, {}, "ifupdown", Renderer::Ifupdown},
+    {"forced_networkd", {}, {}, "networkd", Renderer::Networkd},
+    {"forced_networkmanager", {}, {}, "networkmanager", Renderer::NetworkManager},
+};
+
 TEST(Render, ChooseRenderer) {
-  auto with = [](std::set<std::string> present) {
-    return [present](const std::string& p) { return present.count(p) > 0; };
-  };
-  const std::set<std::string> networkd{"/lib/systemd/systemd-networkd", "/etc/systemd/network"};
-  EXPECT_EQ(choose_renderer("auto", with(networkd)), Renderer::Networkd);
-  EXPECT_EQ(choose_renderer("auto", with({"/lib/systemd/systemd-networkd", "/etc/NetworkManager"})),
-            Renderer::NetworkManager);
-  EXPECT_EQ(choose_renderer("auto", with({"/etc/network/interfaces"})), Renderer::Ifupdown);
-  EXPECT_EQ(choose_renderer("auto", with({})), std::nullopt);
-  EXPECT_EQ(choose_renderer("ifupdown", with(networkd)), Renderer::Ifupdown);
-  EXPECT_THROW(choose_renderer("netplan", with({})), Error);
+  for (const auto& c : kDetect) {
+    const auto exists = [&](const std::string& p) { return c.files.count(p) > 0; };
+    const auto masked = [&](const std::string& u) { return c.masked.count(u) > 0; };
+    EXPECT_EQ(choose_renderer(c.configured, exists, masked), c.expected) << c.name;
+  }
+  const auto none = [](const std::string&) { return false; };
+  EXPECT_THROW(choose_renderer("netplan", none, none), Error);
 }
 
 TEST(Render, InstallWritesOnlyWhatDiffers) {

@@ -30,12 +30,18 @@ struct Rendered {
   std::vector<std::string> warnings;
 };
 
-// "auto" detects from the files under the root (`exists` answers for a guest path):
-// networkd when /lib/systemd/systemd-networkd and /etc/systemd/network exist, else
-// NetworkManager when /etc/NetworkManager exists, else ifupdown when
-// /etc/network/interfaces exists; nullopt: nothing to persist for. Other values name one.
+// "auto" detects from the files under the root (`exists` answers for a guest path without
+// following links; `masked` for a unit name, true when /etc/systemd/system/UNIT -> /dev/null):
+// networkd when systemd-networkd is installed and enabled, else NetworkManager when it is
+// installed and enabled, else ifupdown when /etc/network/interfaces exists and, on a systemd
+// system, ifup is installed and networking.service is enabled; nullopt: nothing to persist for
+// (the netlink configuration is then all there is). Enabled means a link in
+// /etc/systemd/system/{multi-user,network-online,network,sysinit}.target.wants/ and not
+// masked: an installed but disabled service, or a leftover /etc/NetworkManager, is no reason
+// to write its files. Other values of `configured` name one renderer.
 std::optional<Renderer> choose_renderer(const std::string& configured,
-                                        const std::function<bool(const std::string&)>& exists);
+                                        const std::function<bool(const std::string&)>& exists,
+                                        const std::function<bool(const std::string&)>& masked);
 
 // One /etc/systemd/network/10-cloudtwin-<mac>.network per NIC (matched by MAC).
 Rendered render_networkd(const NetworkPlan& plan);
