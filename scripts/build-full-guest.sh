@@ -1,39 +1,68 @@
 #!/usr/bin/env bash
-# Builds the full test guest: an unmodified-looking Debian 12 cloud image with cloud-init and
-# no cloudtwin at all (issue 7, item 1b), a stand-in for an EC2 image.
+# Builds a full Debian 12 test guest with systemd as PID 1.
 #
-#   scripts/build-full-guest.sh OUTDIR
+#   scripts/build-full-guest.sh [--no-cloud-init] [--deb FILE]... [--pkg NAME]... [--add DIR]...
+#                               OUTDIR
+#
+# Default: an unmodified-looking Debian 12 cloud image with cloud-init and no cloudtwin at all
+# (issue 7, item 1b), a stand-in for an EC2 image. With --no-cloud-init and --deb (issue 13):
+# the same system without cloud-init and with the given .debs installed by
+# `apt-get install ./FILE.deb` in the chroot (dpkg's real maintainer scripts; their
+# dependencies come from the mirror); --pkg installs a Debian package by name as well.
+# --add DIR copies DIR's tree over the root (test tools, a serial autologin), in order, and
+# enables the units listed in DIR/.enable, one per line.
 #
 # Produces in OUTDIR (hard links into the cache when it is on the same file system):
 #   disk.qcow2   ext4 root file system on the whole disk (no partition table), label cloudroot
 #   vmlinuz      Debian's 6.1 kernel (the same package as the tiny guest's)
-#   initrd.img   a busybox initramfs: loads virtio + ext4 modules, mounts root= (default
-#                /dev/vda) and switch_roots to /sbin/init (systemd). Debian's own initramfs
-#                (initramfs-tools hooks of linux-image-amd64) is slow to build; this is 2 s.
+#   initrd.img   a busybox initramfs: loads virtio, ext4 and the IDE CD-ROM modules (a
+#                context CD on bus ide), mounts root= (default /dev/vda) and switch_roots to
+#                /sbin/init (systemd). Debian's own initramfs (initramfs-tools hooks of
+#                linux-image-amd64) is slow to build; this is 2 s.
 #   recipe       the recipe hash the files were built from
 # Kernel command line: console=ttyS0 root=/dev/vda [rw]. The rootfs has no kernel modules: the
-# initramfs loads what the guest needs (virtio net/blk, ext4) before switch_root.
+# initramfs loads what the guest needs before switch_root.
 #
-# Root file system: debootstrap --variant=minbase bookworm, then (inside the chroot, services
-# kept from starting by a policy-rc.d) systemd-sysv udev cloud-init openssh-server ifupdown
-# isc-dhcp-client iproute2 (no recommends), SSH host keys and machine-id removed so every
-# instance gets its own, then mkfs.ext4 -d ROOTDIR (no loop mount) and qemu-img convert.
-#
-# Cache: ${CLOUDTWIN_TEST_CACHE:-/var/cache/cloudtwin-tests}/full-guest/<recipe hash>/, outside
-# any build tree so CI reruns and other checkouts reuse it; .debs are kept in .../debs. The
-# recipe hash covers this script, the suite, the mirror and the kernel package, so changing any
-# of them rebuilds. Environment: CLOUDTWIN_DEBIAN_MIRROR (default http://deb.debian.org/debian),
-# CLOUDTWIN_GUEST_KERNEL_PKG (default: what linux-image-amd64 depends on).
+# Two cache levels under ${CLOUDTWIN_TEST_CACHE:-/var/cache/cloudtwin-tests}/full-guest/, outside
+# any build tree so every test of a run (and CI reruns, other checkouts) reuses them:
+#   base-<hash>/  kernel, initramfs and the root tree: debootstrap --variant=minbase bookworm,
+#                 then systemd-sysv udev openssh-server ifupdown isc-dhcp-client iproute2
+#                 netbase (no recommends). The slow part (~400 s cold, mostly the mirror).
+#   img-<hash>/   one image: a copy of the base tree, plus cloud-init or the .debs and --add,
+#                 SSH host keys and machine-id removed so every instance gets its own, then
+#                 mkfs.ext4 -d ROOTDIR (no loop mount) and qemu-img convert (~30-60 s).
+# The base hash covers the suite, mirror, kernel package, busybox and the base recipe below;
+# the image hash adds this script, the options and the content of every .deb and added file.
+# The last 4 images are kept. .debs are kept in .../debs. Environment: CLOUDTWIN_DEBIAN_MIRROR
+# (default http://deb.debian.org/debian), CLOUDTWIN_GUEST_KERNEL_PKG (default: what
+# linux-image-amd64 depends on).
 # Needs root (debootstrap, chroot), debootstrap, e2fsprogs >= 1.43 (mkfs -d), qemu-utils,
 # busybox-static.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 OUTDIR" >&2
+  echo "usage: $0 [--no-cloud-init] [--deb FILE]... [--pkg NAME]... [--add DIR]... OUTDIR" >&2
   exit 2
 }
-(($# == 1)) || usage
-OUTDIR=$1
+cloud_init=1
+debs=()
+pkgs=()
+add_dirs=()
+OUTDIR=
+while (($#)); do
+  case $1 in
+    --no-cloud-init) cloud_init=0 ;;
+    --deb) (($# >= 2)) || usage; debs+=("$(readlink -f "$2")"); shift ;;
+    --pkg) (($# >= 2)) || usage; pkgs+=("$2"); shift ;;
+    --add) (($# >= 2)) || usage; add_dirs+=("$(readlink -f "$2")"); shift ;;
+    -*) usage ;;
+    *) [[ -z $OUTDIR ]] || usage; OUTDIR=$1 ;;
+  esac
+  shift
+done
+[[ -n $OUTDIR ]] || usage
+for d in "${debs[@]}"; do [[ -f $d ]] || { echo "build-full-guest: no such .deb: $d" >&2; exit 1; }; done
+for d in "${add_dirs[@]}"; do [[ -d $d ]] || { echo "build-full-guest: no such folder: $d" >&2; exit 1; }; done
 
 die() {
   echo "build-full-guest: $*" >&2
@@ -59,7 +88,11 @@ BUSYBOX=/bin/busybox
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
 SUITE=bookworm
 MIRROR=${CLOUDTWIN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-PACKAGES="systemd-sysv udev cloud-init openssh-server ifupdown isc-dhcp-client iproute2 netbase"
+BASE_PACKAGES="systemd-sysv udev openssh-server ifupdown isc-dhcp-client iproute2 netbase"
+# Loaded by the initramfs in dependency order; the CD modules read a context CD on bus ide.
+INITRD_MODULES="virtio_pci virtio_net virtio_blk ext4 crc32c_generic ata_piix sr_mod isofs"
+# Bump when the base recipe (the part of this script above "--- image ---") changes.
+BASE_REV=2
 CACHE_ROOT=${CLOUDTWIN_TEST_CACHE:-/var/cache/cloudtwin-tests}/full-guest
 mkdir -p "$CACHE_ROOT/debs" "$CACHE_ROOT/kernel" "$OUTDIR"
 OUTDIR=$(readlink -f "$OUTDIR")
@@ -79,40 +112,66 @@ if [[ -z $kernel_pkg ]]; then
 fi
 kver=${kernel_pkg#linux-image-}
 
-recipe=$({
-  sha256sum "$SCRIPT" | cut -d' ' -f1
-  echo "$SUITE $MIRROR $kernel_pkg"
+base_recipe=$({
+  echo "$BASE_REV $SUITE $MIRROR $kernel_pkg $BASE_PACKAGES $INITRD_MODULES"
   sha256sum "$BUSYBOX" | cut -d' ' -f1
 } | sha256sum | cut -c1-16)
-CACHE=$CACHE_ROOT/$recipe
+recipe=$({
+  echo "$base_recipe $cloud_init ${pkgs[*]}"
+  sha256sum "$SCRIPT" | cut -d' ' -f1
+  for d in "${debs[@]}"; do sha256sum "$d" | cut -d' ' -f1; done
+  for a in "${add_dirs[@]}"; do
+    (cd "$a" && find . -type f | LC_ALL=C sort | while read -r f; do
+      echo "$f $(stat -c %a "$f") $(sha256sum <"$f" | cut -d' ' -f1)"
+    done)
+  done
+} | sha256sum | cut -c1-16)
+BASE=$CACHE_ROOT/base-$base_recipe
+CACHE=$CACHE_ROOT/img-$recipe
 
 publish() {  # cache -> OUTDIR
   for f in disk.qcow2 vmlinuz initrd.img; do
+    rm -f "$OUTDIR/$f"
     ln -f "$CACHE/$f" "$OUTDIR/$f" 2>/dev/null || cp --reflink=auto "$CACHE/$f" "$OUTDIR/$f"
   done
   echo "$recipe" >"$OUTDIR/recipe"
 }
 
 if [[ -f $CACHE/done ]]; then
+  touch "$CACHE"
   publish
   printf 'build-full-guest: cached %s (recipe %s) in %d ms\n' "$CACHE" "$recipe" $(($(now_ms) - start_ms))
   exit 0
 fi
-# Older recipes: drop them (each is ~0.5 GB).
-find "$CACHE_ROOT" -mindepth 1 -maxdepth 1 -type d ! -name debs ! -name kernel ! -name "$recipe" \
-  -exec rm -rf {} +
-rm -rf "$CACHE"
-mkdir -p "$CACHE"
-ROOT=$CACHE/root
+ROOT=$BASE/root
 cleanup() {
   # Never leave a mount inside the cache (debootstrap mounts proc/sys in the target).
-  for m in "$ROOT/proc" "$ROOT/sys" "$ROOT/dev/pts" "$ROOT/dev"; do
-    mountpoint -q "$m" 2>/dev/null && umount -l "$m"
+  for r in "$BASE/root" "$CACHE/root"; do
+    for m in "$r/var/cache/apt/archives" "$r/proc" "$r/sys" "$r/dev/pts" "$r/dev"; do
+      mountpoint -q "$m" 2>/dev/null && umount -l "$m"
+    done
   done
   return 0
 }
 trap cleanup EXIT
+in_root() { LC_ALL=C DEBIAN_FRONTEND=noninteractive chroot "$ROOT" "$@"; }
+chroot_up() {  # proc, sys and the shared .deb cache over the chroot's apt cache
+  mount -t proc proc "$ROOT/proc"
+  mount -t sysfs sysfs "$ROOT/sys"
+  mkdir -p "$ROOT/var/cache/apt/archives"
+  mount --bind "$CACHE_ROOT/debs" "$ROOT/var/cache/apt/archives"
+}
+chroot_down() {
+  umount "$ROOT/var/cache/apt/archives"
+  umount "$ROOT/sys" "$ROOT/proc"
+}
 
+if [[ ! -f $BASE/done ]]; then
+# Older bases and the images made from them: drop them (each is ~0.5 GB).
+find "$CACHE_ROOT" -mindepth 1 -maxdepth 1 -type d ! -name debs ! -name kernel \
+  ! -name "base-$base_recipe" -exec rm -rf {} +
+rm -rf "$BASE"
+mkdir -p "$BASE"
 # --- kernel ---
 deb=$(find "$CACHE_ROOT/kernel" -maxdepth 1 -name "${kernel_pkg}_*.deb" | head -n1)
 if [[ -z $deb ]]; then
@@ -121,19 +180,21 @@ if [[ -z $deb ]]; then
   deb=$(find "$CACHE_ROOT/kernel" -maxdepth 1 -name "${kernel_pkg}_*.deb" | head -n1)
   [[ -n $deb ]] || die "apt-get download $kernel_pkg failed"
 fi
-kdir=$CACHE/kernel
+kdir=$BASE/kernel
 mkdir -p "$kdir"
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kdir" --wildcards "./boot/vmlinuz-$kver" \
   "./lib/modules/$kver/kernel/drivers/virtio/*" "./lib/modules/$kver/kernel/drivers/net/*" \
   "./lib/modules/$kver/kernel/net/core/*" "./lib/modules/$kver/kernel/drivers/block/*" \
   "./lib/modules/$kver/kernel/fs/*" "./lib/modules/$kver/kernel/lib/*" \
   "./lib/modules/$kver/kernel/crypto/*" "./lib/modules/$kver/kernel/arch/x86/crypto/*" \
+  "./lib/modules/$kver/kernel/drivers/ata/*" "./lib/modules/$kver/kernel/drivers/scsi/*" \
+  "./lib/modules/$kver/kernel/drivers/cdrom/*" \
   "./lib/modules/$kver/modules.builtin"
 phase "kernel ($kver)"
 
 # --- initramfs: modules in dependency order (modinfo depends), then busybox /init ---
 modroot=$kdir/lib/modules/$kver
-WANT="virtio_pci virtio_net virtio_blk ext4 crc32c_generic"
+WANT=$INITRD_MODULES
 declare -A done_mod=()
 order=()
 ko_of() { find "$modroot/kernel" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -n1; }
@@ -157,7 +218,7 @@ add_mod() {
   order+=("$ko")
 }
 for m in $WANT; do add_mod "$m"; done
-stage=$CACHE/initrd-stage
+stage=$BASE/initrd-stage
 mkdir -p "$stage"/{bin,dev,proc,sys,newroot,lib/modules}
 cp "$BUSYBOX" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
@@ -199,35 +260,80 @@ exec switch_root /newroot /sbin/init
 INIT
 chmod 755 "$stage/init"
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | $BUSYBOX cpio -o -H newc -R 0:0 2>/dev/null) |
-  gzip -6n >"$CACHE/initrd.img"
-cp "$kdir/boot/vmlinuz-$kver" "$CACHE/vmlinuz"
+  gzip -6n >"$BASE/initrd.img"
+cp "$kdir/boot/vmlinuz-$kver" "$BASE/vmlinuz"
 rm -rf "$stage" "$kdir"
 phase "initramfs (${#order[@]} modules)"
 
 # --- root file system ---
 debootstrap --variant=minbase --cache-dir="$CACHE_ROOT/debs" "$SUITE" "$ROOT" "$MIRROR" \
-  >"$CACHE/debootstrap.log" 2>&1 || { tail -30 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
+  >"$BASE/debootstrap.log" 2>&1 || { tail -30 "$BASE/debootstrap.log" >&2; die "debootstrap failed (log: $BASE/debootstrap.log)"; }
 phase "debootstrap minbase"
 
 # Packages inside the chroot without starting any service on this host.
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 echo "deb $MIRROR $SUITE main" >"$ROOT/etc/apt/sources.list"
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-mount -t proc proc "$ROOT/proc"
-mount -t sysfs sysfs "$ROOT/sys"
-mkdir -p "$ROOT/var/cache/apt/archives"
-# Reuse the .debs of earlier builds (bind the shared dir over the chroot's apt cache).
-mount --bind "$CACHE_ROOT/debs" "$ROOT/var/cache/apt/archives"
-in_root() { LC_ALL=C DEBIAN_FRONTEND=noninteractive chroot "$ROOT" "$@"; }
+chroot_up
 {
+  cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
   in_root apt-get update -q
   # shellcheck disable=SC2086
-  in_root apt-get install -y -q --no-install-recommends $PACKAGES
-} >"$CACHE/apt.log" 2>&1 || { tail -30 "$CACHE/apt.log" >&2; die "apt-get install in the chroot failed (log: $CACHE/apt.log)"; }
-umount "$ROOT/var/cache/apt/archives"
-umount "$ROOT/sys" "$ROOT/proc"
-phase "cloud-init + ssh + ifupdown"
+  in_root apt-get install -y -q --no-install-recommends $BASE_PACKAGES
+} >"$BASE/apt.log" 2>&1 || { tail -30 "$BASE/apt.log" >&2; die "apt-get install in the chroot failed (log: $BASE/apt.log)"; }
+chroot_down
+phase "systemd + ssh + ifupdown"
+touch "$BASE/done"
+fi
+
+# --- image ---
+# Older images beyond the last 4: drop them.
+find "$CACHE_ROOT" -mindepth 1 -maxdepth 1 -type d -name 'img-*' -printf '%T@ %p\n' | sort -rn |
+  tail -n +4 | cut -d' ' -f2- | xargs -r rm -rf
+rm -rf "$CACHE"
+mkdir -p "$CACHE"
+cp -a --reflink=auto "$BASE/root" "$CACHE/root"
+for f in vmlinuz initrd.img; do cp "$BASE/$f" "$CACHE/$f"; done
+ROOT=$CACHE/root
+phase "copy of the base tree"
+extra=("${pkgs[@]}")
+((cloud_init)) && extra+=(cloud-init)
+if ((${#extra[@]} + ${#debs[@]})); then
+  chroot_up
+  mkdir -p "$ROOT/tmp/debs"
+  local_debs=()
+  for d in "${debs[@]}"; do
+    cp "$d" "$ROOT/tmp/debs/"
+    local_debs+=("/tmp/debs/$(basename "$d")")
+  done
+  {
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    # apt's lists are kept in the base; refreshed only when they are too old to fetch with.
+    in_root apt-get install -y -q --no-install-recommends "${extra[@]}" "${local_debs[@]}" ||
+      { in_root apt-get update -q && in_root apt-get install -y -q --no-install-recommends "${extra[@]}" "${local_debs[@]}"; }
+  } >"$CACHE/apt.log" 2>&1 || { tail -30 "$CACHE/apt.log" >&2; die "apt-get install in the chroot failed (log: $CACHE/apt.log)"; }
+  grep -E '^(Setting up|Created symlink)' "$CACHE/apt.log" | grep -E 'cloudtwin|cloud-init' || true
+  rm -rf "$ROOT/tmp/debs"
+  chroot_down
+  phase "install ${extra[*]} + ${#debs[@]} .deb(s)"
+fi
+if ((!cloud_init)); then
+  # The host keys are removed below (each instance gets its own); cloud-init makes them in
+  # the cloud image, here sshd's unit does (before its own config check, which needs them).
+  mkdir -p "$ROOT/etc/systemd/system/ssh.service.d"
+  printf '%s\n' '# scripts/build-full-guest.sh --no-cloud-init: host keys at first boot.' \
+    '[Service]' 'ExecStartPre=' 'ExecStartPre=/usr/bin/ssh-keygen -A' \
+    'ExecStartPre=/usr/sbin/sshd -t' >"$ROOT/etc/systemd/system/ssh.service.d/host-keys.conf"
+fi
+for a in "${add_dirs[@]}"; do
+  cp -a --no-preserve=ownership "$a/." "$ROOT/"
+  if [[ -f $ROOT/.enable ]]; then
+    while read -r unit; do
+      [[ -n $unit ]] && in_root systemctl enable "$unit" >/dev/null 2>&1
+    done <"$ROOT/.enable"
+    rm -f "$ROOT/.enable"
+  fi
+done
 
 # --- what a cloud image does at build time ---
 rm -f "$ROOT/usr/sbin/policy-rc.d" "$ROOT"/etc/ssh/ssh_host_*
