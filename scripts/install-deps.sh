@@ -16,6 +16,7 @@ BUILD_PKGS=(
   libblkid-dev
   libsystemd-dev
   libyaml-cpp-dev
+  libsqlite3-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   rpm file

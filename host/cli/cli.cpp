@@ -29,6 +29,8 @@ constexpr const char* kUsage =
     "       cloudtwin vpn ...   overlay network (see cloudtwin vpn --help)\n"
     "       cloudtwin cloud add ec2 --region R [--endpoint URL] [--profile NAME]\n"
     "       cloudtwin cloud list [--json]   (each host: capacity used/allowed)\n"
+    "       cloudtwin host add NAME URI | list [--json] | disable|enable|remove NAME\n"
+    "       cloudtwin inventory rebuild [NAME=URI ...]   (leases from the hosts' VMs)\n"
     "\n"
     "cloudtwin: host CLI: networks, images and VMs on libvirt, bursting to EC2.\n"
     "vm create places a VM on the local host while host.conf [capacity] allows, then on EC2\n"
@@ -107,7 +109,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()),
         out, err);
   }
-  if (command != "net" && command != "vm" && command != "image" && command != "cloud") {
+  if (command != "net" && command != "vm" && command != "image" && command != "cloud" &&
+      command != "host" && command != "inventory") {
     return usage_error(err, "unknown command or option '" + command + "'");
   }
   if (i + 1 >= args.size()) return usage_error(err, command + " needs a subcommand");
@@ -127,6 +130,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (command == "net") return run_net(verb, args_parsed, ctx);
     if (command == "image") return run_image(verb, args_parsed, ctx);
     if (command == "cloud") return run_cloud(verb, args_parsed, ctx, config_path);
+    if (command == "host") return run_host(verb, args_parsed, ctx);
+    if (command == "inventory") return run_inventory(verb, args_parsed, ctx);
     if (verb == "start" || verb == "stop" || verb == "reboot" || verb == "console")
       return run_vm_power(verb, args_parsed, ctx);
     return run_vm(verb, args_parsed, ctx);

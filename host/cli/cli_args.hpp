@@ -46,6 +46,8 @@ int run_image(const std::string& verb, const Args& args, CliContext& ctx);
 int run_image_import(const std::vector<std::string>& args, std::size_t from, const CliEnv& env,
                      const std::string& config_path, std::ostream& out, std::ostream& err);
 int run_vm_power(const std::string& verb, const Args& args, CliContext& ctx);  // start|stop|...
+int run_host(const std::string& verb, const Args& args, CliContext& ctx);      // host_commands.cpp
+int run_inventory(const std::string& verb, const Args& args, CliContext& ctx);
 int run_cloud(const std::string& verb, const Args& args, CliContext& ctx,
               const std::string& config_path);
 

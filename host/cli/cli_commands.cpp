@@ -276,7 +276,7 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
     // Said before the create, which may take minutes on EC2.
     if (!a.json() && hosts.all().size() > 1)
       ctx.out << "placing on " << host->name() << ": " << placement.reason << "\n";
-    const auto vm = host->create(tmpl, {a.option("--name"), key, placement.reason});
+    const auto vm = hosts.create(*host, tmpl, {a.option("--name"), key, placement.reason});
     if (a.json()) {
       ctx.out << vm_json(vm) << "\n";
     } else {
@@ -291,6 +291,8 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
   } else if (verb == "list") {
     if (!a.positional.empty()) throw UsageError{"vm list takes no arguments"};
     const auto list = hosts.list();
+    for (const auto& h : hosts.unreachable())
+      ctx.err << "cloudtwin: warning: host " << h << " does not answer: its VMs are unknown\n";
     if (a.json()) {
       ctx.out << "[";
       for (std::size_t i = 0; i < list.size(); ++i) ctx.out << (i ? "," : "") << vm_json(list[i]);
@@ -300,7 +302,8 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
     std::vector<std::vector<std::string>> rows = {
         {"NAME", "STATE", "LOCATION", "INSTANCE-ID", "ADDRESSES"}};
     for (const auto& v : list) {
-      rows.push_back({v.name, std::string(to_string(v.state)), location_of(v),
+      const auto on = hosts.host_of(v.name);
+      rows.push_back({v.name, std::string(to_string(v.state)), on.empty() ? location_of(v) : on,
                       v.record ? v.record->instance_id : "-", ips_of(v)});
     }
     print_table(ctx.out, rows);
@@ -313,8 +316,7 @@ int run_vm(const std::string& verb, const Args& a, CliContext& ctx) {
       print_vm(ctx.out, v);
   } else if (verb == "delete") {
     const auto name = need_one(a, "VM NAME");
-    for (const auto& w : hosts.holding(name).remove(name))
-      ctx.err << "cloudtwin: warning: " << w << "\n";
+    for (const auto& w : hosts.remove(name)) ctx.err << "cloudtwin: warning: " << w << "\n";
     if (!a.json()) ctx.out << "deleted VM " << name << "\n";
   } else {
     throw UsageError{"unknown vm subcommand '" + verb + "'"};

@@ -37,6 +37,8 @@ HostConfig parse_host_conf(std::string_view text, std::string_view source) {
     c.sections.insert(key.substr(0, key.find('.')));
     if (key == "libvirt.uri")
       c.uri = value;
+    else if (key == "inventory.path")
+      c.inventory = value;
     else if (key == "libvirt.domain_type")
       c.settings.domain_type = value;
     else if (key == "storage.images")

@@ -9,6 +9,7 @@
 #include "cloudtwin/core/context_sh.hpp"
 #include "cloudtwin/core/error.hpp"
 #include "cloudtwin/core/user_data.hpp"
+#include "cloudtwin/host/inventory.hpp"
 #include "cloudtwin/host/nocloud.hpp"
 #include "undo.hpp"
 
@@ -236,20 +237,7 @@ std::unique_ptr<ConsoleStream> VmService::console(const std::string& name, bool 
   return hv_.open_console(name, force);
 }
 
-std::vector<VmSummary> VmService::list() {
-  std::vector<VmSummary> out;
-  for (const auto& d : hv_.list_domains()) {
-    VmSummary s{d.name, d.active ? VmState::Running : VmState::Stopped, std::nullopt};
-    if (d.record_element) {
-      try {
-        s.record = record::instance_from_element(*d.record_element, "domain '" + d.name + "'");
-      } catch (const Error&) {
-      }
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
-}
+std::vector<VmSummary> VmService::list() { return summaries_of(hv_.list_domains()); }
 
 VmSummary VmService::show(const std::string& name) {
   for (auto& s : list()) {

@@ -9,6 +9,7 @@
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/console.hpp"
 #include "cloudtwin/host/host_conf.hpp"
+#include "cloudtwin/host/inventory.hpp"
 #include "cloudtwin/host/lease.hpp"
 #include "cloudtwin/host/vm_service.hpp"
 
@@ -38,6 +39,8 @@ struct CliEnv {
   std::function<Ec2Adapters(const Ec2Config&)> ec2;
   // Where the EC2 host keeps its records; unset: files under [storage] instances/ec2.
   std::function<std::unique_ptr<Ec2RecordStore>(const std::string& dir)> ec2_records;
+  // The inventory at host.conf [inventory] path; unset: SQLite (make_sqlite_inventory).
+  std::function<std::unique_ptr<Inventory>(const std::string& path)> inventory;
   std::string config_path = "/etc/cloudtwin/host.conf";
 };
 

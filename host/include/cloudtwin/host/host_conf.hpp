@@ -21,6 +21,8 @@ namespace cloudtwin::host {
 struct HostConfig {
   std::string uri = "qemu:///system";
   std::string overlays = "auto";  // [storage] overlays: auto | pool | qemu-img
+  // [inventory] path: the control node's hosts, networks and leases (`cloudtwin host ...`).
+  std::string inventory = "/var/lib/cloudtwin/inventory.db";
   HostSettings settings;
   CapacityCaps capacity;
   Ec2Config ec2;
