@@ -146,17 +146,6 @@ class ProgressPrinter {
 
 }  // namespace
 
-std::string image_record_json_line(const ImageRecord& r) {
-  return record::dump({{"name", r.name},
-                       {"format", r.format},
-                       {"virtual-size", r.virtual_size},
-                       {"source-format", r.source_format},
-                       {"source-size", r.source_size},
-                       {"sha256", r.sha256},
-                       {"origin", r.origin},
-                       {"imported-at", r.imported_at}});
-}
-
 int run_image_import(const std::vector<std::string>& args, std::size_t from, const CliEnv& env,
                      const std::string& config_path, std::ostream& out, std::ostream& err) {
   CliContext ctx{env, HostConfig{}, "", out, err};
@@ -200,7 +189,7 @@ int run_image_import(const std::vector<std::string>& args, std::size_t from, con
       });
   printer.finish();
   if (a.json()) {
-    ctx.out << image_record_json_line(r) << "\n";
+    ctx.out << record::dump(image_record_value(r)) << "\n";
   } else {
     ctx.out << "imported image " << r.name << " (" << human_size(r.virtual_size) << ", qcow2 from "
             << r.source_format << ") from " << r.origin << "\nsha256 " << r.sha256 << "\n";

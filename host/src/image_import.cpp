@@ -34,8 +34,8 @@ class Leftovers {
 
 }  // namespace
 
-std::string image_record_json(const ImageRecord& r) {
-  const nlohmann::ordered_json j = {
+record::Json image_record_value(const ImageRecord& r) {
+  return {
       {"name", r.name},
       {"format", r.format},
       {"virtual-size", r.virtual_size},
@@ -45,8 +45,9 @@ std::string image_record_json(const ImageRecord& r) {
       {"origin", r.origin},
       {"imported-at", r.imported_at},
   };
-  return j.dump(2) + "\n";
 }
+
+std::string image_record_json(const ImageRecord& r) { return image_record_value(r).dump(2) + "\n"; }
 
 ImageRecord parse_image_record(std::string_view json, std::string_view source) {
   const auto j = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);

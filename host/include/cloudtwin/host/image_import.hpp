@@ -18,6 +18,7 @@
 #include "cloudtwin/host/adapters.hpp"
 #include "cloudtwin/host/image.hpp"
 #include "cloudtwin/host/image_source.hpp"
+#include "cloudtwin/record/json.hpp"
 
 namespace cloudtwin::host {
 
@@ -75,6 +76,8 @@ struct ImageRecord {
   bool operator==(const ImageRecord&) const = default;
 };
 
+// The record as JSON (kebab-case keys): a value, and the file text (indented, one newline).
+record::Json image_record_value(const ImageRecord& record);
 std::string image_record_json(const ImageRecord& record);
 // Throws Error(InvalidArgument) naming `source` when the text is not such a record.
 ImageRecord parse_image_record(std::string_view json, std::string_view source);
